@@ -1,0 +1,28 @@
+# The README's two commands: `make demo` and `make test`. Both set everything up first.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export OMP_WAIT_POLICY := PASSIVE
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup demo test lint bench eval clean
+
+setup:
+	@bash scripts/bootstrap.sh
+
+demo: setup
+	$(PY) scripts/demo.py
+
+test: setup lint
+	$(PY) -m pytest -q -p no:cacheprovider
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+bench: setup
+	$(PY) bench/ingest.py
+	$(PY) bench/search.py --points 100000
+	$(PY) bench/ask.py
+
+clean:
+	rm -rf .chronorag .pytest_cache

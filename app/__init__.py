@@ -1,0 +1,1 @@
+"""ChronoRAG app package."""

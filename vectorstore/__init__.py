@@ -1,0 +1,1 @@
+"""ChronoRAG vectorstore package."""
