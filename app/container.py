@@ -206,9 +206,34 @@ class Container:
     # --- speech -----------------------------------------------------------------------
     @cached_property
     def speaker(self) -> Speaker:
-        from speech.speaker import build_speaker
+        from speech.factory import build_avatar, build_tts
+        from speech.speaker import Speaker
 
-        return build_speaker(self.settings)
+        s = self.settings
+        voice = None
+        if s.tts_backend != "espeak":
+            try:
+                voice = assets.piper_voice()
+            except assets.AssetError:
+                if s.tts_backend == "piper":
+                    raise  # asked for explicitly; "auto" falls back to eSpeak NG
+        tts = build_tts(
+            s.tts_backend,
+            piper_voice=voice,
+            url=s.tts_url,
+            model=s.tts_model,
+            voice=s.tts_voice,
+            api_key=s.tts_api_key.get_secret_value(),
+            transformers_path=s.tts_transformers_path,
+            threads=s.threads,
+        )
+
+        def avatar() -> Any:  # built on first use: a bad avatar config fails only avatar asks
+            return build_avatar(
+                s.avatar_backend, url=s.avatar_url, portrait=s.avatar_portrait, threads=s.threads
+            )
+
+        return Speaker(tts, avatar)
 
     # --- introspection ----------------------------------------------------------------
     def describe_models(self) -> dict[str, dict[str, Any]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
 import tempfile
 import wave
 from collections.abc import Iterable
@@ -78,6 +79,21 @@ def _set_format(wav: wave.Wave_write, sample_rate: int) -> None:
     wav.setframerate(sample_rate)
 
 
+def streaming_wav_header(sample_rate: int) -> bytes:
+    """A mono 16-bit WAV header for a stream of unknown length (sizes set to the maximum,
+    as streaming servers do); raw PCM chunks follow it."""
+    unknown = 0xFFFFFFFF
+    return b"".join(
+        [
+            b"RIFF", unknown.to_bytes(4, "little"), b"WAVEfmt ",
+            (16).to_bytes(4, "little"), (1).to_bytes(2, "little"), (1).to_bytes(2, "little"),
+            sample_rate.to_bytes(4, "little"), (sample_rate * 2).to_bytes(4, "little"),
+            (2).to_bytes(2, "little"), (16).to_bytes(2, "little"),
+            b"data", (unknown - 36).to_bytes(4, "little"),
+        ]
+    )  # fmt: skip
+
+
 def concat(parts: Iterable[Audio], gap_s: float = 0.0) -> Audio:
     """Join audio pieces (resampled to the first one's rate) with ``gap_s`` of silence."""
     pieces = list(parts)
@@ -95,13 +111,13 @@ def concat(parts: Iterable[Audio], gap_s: float = 0.0) -> Audio:
 
 def read_wav(source: Path | bytes) -> Audio:
     """Decode 8/16/32-bit PCM WAV (mono or multi-channel, mixed down) into :class:`Audio`."""
+    src = io.BytesIO(source) if isinstance(source, bytes) else str(source)
     try:
-        handle = wave.open(io.BytesIO(source) if isinstance(source, bytes) else str(source), "rb")
+        with wave.open(src, "rb") as wav:
+            width, channels, rate = wav.getsampwidth(), wav.getnchannels(), wav.getframerate()
+            raw = wav.readframes(wav.getnframes())
     except (wave.Error, EOFError) as exc:
         raise AudioError(f"not a PCM WAV file: {exc}") from exc
-    with handle as wav:
-        width, channels, rate = wav.getsampwidth(), wav.getnchannels(), wav.getframerate()
-        raw = wav.readframes(wav.getnframes())
     if width == 2:
         data = np.frombuffer(raw, dtype="<i2").astype(np.float32)
     elif width == 4:
@@ -113,6 +129,25 @@ def read_wav(source: Path | bytes) -> Audio:
     if channels > 1:
         data = data[: len(data) // channels * channels].reshape(-1, channels).mean(axis=1)
     return Audio(np.clip(np.round(data), -32768, 32767).astype(np.int16), rate)
+
+
+def decode_audio(data: bytes, ffmpeg: str = "ffmpeg") -> Audio:
+    """Decode any audio bytes: PCM WAV directly, anything else (float/extensible WAV, FLAC,
+    MP3, Opus, AAC) through ffmpeg to mono 16-bit at the source's sample rate."""
+    try:
+        return read_wav(data)
+    except AudioError:
+        pass
+    cmd = [ffmpeg, "-hide_banner", "-loglevel", "error", "-i", "pipe:0",
+           "-ac", "1", "-c:a", "pcm_s16le", "-f", "wav", "pipe:1"]  # fmt: skip
+    try:
+        done = subprocess.run(cmd, input=data, capture_output=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise AudioError(f"ffmpeg could not decode the audio: {exc}") from exc
+    if done.returncode != 0 or not done.stdout:
+        reason = done.stderr.decode("utf-8", "replace").strip()[:300]
+        raise AudioError(f"not decodable audio ({len(data)} bytes): {reason}")
+    return read_wav(done.stdout)
 
 
 class WavStreamWriter:
@@ -138,7 +173,7 @@ class WavStreamWriter:
         assert self._tmp is not None, "use WavStreamWriter as a context manager"
         if self._wav is None:
             self.sample_rate = audio.sample_rate
-            self._wav = wave.open(str(self._tmp), "wb")
+            self._wav = wave.open(str(self._tmp), "wb")  # noqa: SIM115 (closed in __exit__)
             _set_format(self._wav, audio.sample_rate)
         assert self.sample_rate is not None
         pcm = audio.resampled(self.sample_rate).samples

@@ -27,8 +27,8 @@ class PiperTTS:
 
     def __init__(self, model_path: Path, config_path: Path | None = None, *, threads: int = 2):
         model_path = Path(model_path)
-        config_path = Path(config_path) if config_path else model_path.with_name(
-            model_path.name + ".json"
+        config_path = (
+            Path(config_path) if config_path else model_path.with_name(model_path.name + ".json")
         )
         for path in (model_path, config_path):
             if not path.is_file():

@@ -1,0 +1,153 @@
+"""Builds the FastAPI service: routes, auth, CORS, metrics, the ingestion worker, the page."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from app.api import ask, clips, health, jobs, media, openai_compat, search, transcripts
+from app.api.agent_bridge import AskRunner
+from app.api.auth import require_key
+from app.api.metrics import Metrics, MetricsMiddleware
+from app.api.state import ServiceState
+from app.api.threads import ThreadMap
+from app.api.web import mount_web
+from app.config import Settings
+from app.container import Container
+from app.worker import IngestWorker
+
+log = logging.getLogger("chronorag.api")
+
+# what can be loaded ahead of the first request, and how (each name becomes a readyz entry)
+_WARMERS = {
+    "index": lambda c: c.search,
+    "ingestor": lambda c: c.ingestor,
+    "agent": lambda c: c.agent,
+    "speaker": lambda c: c.speaker,
+}
+
+
+_COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Malformed request body."},
+    401: {"description": "Missing or invalid API key (when CHRONORAG_API_KEY is set)."},
+}
+
+
+def _warm(state: ServiceState, names: Sequence[str]) -> None:
+    for name in names:
+        try:
+            _WARMERS[name](state.container)
+            status = "ready"
+        except Exception as exc:  # reported by /readyz; the service itself keeps running
+            log.exception("could not load %s", name)
+            status = f"failed: {exc}"
+        with state.warm_lock:
+            state.warm_status[name] = status
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    container: Container | None = None,
+    run_worker: bool = True,
+    warm: Sequence[str] = ("index",),
+    upload_idle_timeout_s: float = 30.0,
+    max_concurrent_asks: int = 4,
+) -> FastAPI:
+    """The ChronoRAG service. ``warm`` names what to load at start (index, ingestor,
+    agent, speaker); everything else loads on first use. ``run_worker=False`` leaves
+    ingestion to a separate ``chronorag worker`` (Qdrant server deployments)."""
+    unknown = set(warm) - set(_WARMERS)
+    if unknown:
+        raise ValueError(f"unknown warm-up targets: {sorted(unknown)}")
+    owns_container = container is None
+    container = container or Container(settings or Settings())
+    settings = container.settings
+    metrics = Metrics(lambda: container.registry)
+    state = ServiceState(
+        container=container,
+        metrics=metrics,
+        threads=ThreadMap(settings.data_dir / "openai_threads.sqlite3"),
+        upload_idle_timeout_s=upload_idle_timeout_s,
+        max_concurrent_asks=max_concurrent_asks,
+    )
+    state.warm_status = {name: "loading" for name in warm}
+    if run_worker:
+        state.worker = IngestWorker(container, on_finished=metrics.job_finished)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for folder in (settings.media_dir, settings.answers_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        if state.worker is not None:
+            await anyio.to_thread.run_sync(state.worker.start)
+        threading.Thread(
+            target=_warm, args=(state, list(warm)), name="chronorag-warm", daemon=True
+        ).start()
+        try:
+            yield
+        finally:
+            if state.worker is not None:
+                await anyio.to_thread.run_sync(state.worker.stop)
+            state.threads.close()
+            if owns_container:
+                await anyio.to_thread.run_sync(container.close)
+
+    app = FastAPI(
+        title="ChronoRAG",
+        version="0.1.0",
+        summary="Ask questions about recorded video and meetings; answers cite the moments.",
+        lifespan=lifespan,
+    )
+    app.state.chronorag = state
+    app.state.ask_runner = AskRunner(state, max_concurrent_asks)
+
+    app.include_router(health.router)
+    protected = [Depends(require_key)]
+    for module in (media, transcripts, clips, jobs, search, ask, openai_compat):
+        app.include_router(module.router, dependencies=protected, responses=_COMMON_ERRORS)
+
+    from ingestion.errors import MediaError
+
+    @app.exception_handler(405)
+    async def method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette names only the first route whose path matched; list every method
+        # the path supports (e.g. GET and POST /v1/media are two routes)
+        allowed = sorted(
+            {
+                method
+                for route in app.routes
+                if isinstance(route, APIRoute) and route.path_regex.match(request.url.path)
+                for method in route.methods
+            }
+        )
+        return JSONResponse(
+            {"detail": "Method Not Allowed"},
+            status_code=405,
+            headers={"Allow": ", ".join(allowed)},
+        )
+
+    @app.exception_handler(MediaError)
+    async def media_error(request: Request, exc: MediaError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "Accept", "Range"],
+            expose_headers=["Content-Range", "Accept-Ranges", "Content-Length"],
+        )
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    mount_web(app)
+    return app

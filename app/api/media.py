@@ -1,0 +1,220 @@
+"""Media routes: upload (streamed), list, get, delete, and the original file (Range-capable)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import unicodedata
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, HTTPException, Request
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.requests import ClientDisconnect
+
+from app.api.media_files import extension_for, media_type_for, remove_media_files
+from app.api.schemas import Deleted, MediaList, MediaOut, UploadAccepted
+from app.api.state import ServiceState, State
+from app.api.uploads import FILE_FIELD, ReceivedUpload, UploadError, receive_upload
+from app.worker import latest_job_id
+
+log = logging.getLogger("chronorag.api")
+router = APIRouter(tags=["media"])
+_admit_lock = threading.Lock()
+
+MediaId = Annotated[
+    str, PathParam(min_length=1, max_length=64, description="The media id (16 hex).")
+]
+
+_UPLOAD_SCHEMA: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": [FILE_FIELD],
+                    "properties": {
+                        FILE_FIELD: {"type": "string", "format": "binary"},
+                        "title": {"type": "string", "maxLength": 200},
+                        "recorded_at": {
+                            "type": "string",
+                            "format": "date-time",
+                            "description": "Wall-clock start of the recording (ISO 8601).",
+                        },
+                    },
+                }
+            }
+        },
+    },
+    "responses": {
+        "400": {"description": "Malformed multipart body."},
+        "408": {"description": "The upload stalled."},
+        "413": {"description": "Larger than CHRONORAG_MAX_UPLOAD_MB."},
+        "415": {"description": "Not multipart, or not an audio/video file."},
+        "422": {"description": "Empty file, missing 'file' field or bad recorded_at."},
+    },
+}
+
+
+def to_out(state: ServiceState, record: Any, *, with_job: bool = True) -> MediaOut:
+    data = record.model_dump()
+    data["file_url"] = f"/v1/media/{record.media_id}/file"
+    if with_job:
+        data["job_id"] = latest_job_id(state.container.registry, record.media_id)
+    return MediaOut(**data)
+
+
+def get_record(state: ServiceState, media_id: str) -> Any:
+    record = state.container.registry.get_media(media_id)
+    if record is None:
+        raise HTTPException(404, f"no media with id {media_id!r}")
+    return record
+
+
+def _clean_title(raw: str) -> str:
+    text = "".join(c for c in raw if unicodedata.category(c)[0] != "C" or c == " ").strip()
+    return text[:200]
+
+
+def _parse_recorded_at(raw: str | None) -> datetime | None:
+    if not raw or not raw.strip():
+        return None
+    try:
+        return datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UploadError(422, f"recorded_at is not an ISO 8601 date-time: {raw!r}") from exc
+
+
+def _admit(state: ServiceState, upload: ReceivedUpload) -> UploadAccepted:
+    """Check the upload by content, store it under its id and queue a job (blocking)."""
+    from ingestion.errors import MediaError
+    from ingestion.probe import probe
+
+    if upload.size == 0:
+        raise UploadError(422, "the uploaded file is empty")
+    recorded_at = _parse_recorded_at(upload.fields.get("recorded_at"))
+    title = _clean_title(upload.fields.get("title", "")) or Path(upload.filename).stem or "upload"
+    try:
+        info = probe(upload.path)
+    except MediaError as exc:
+        raise UploadError(415, f"not a usable audio or video file: {exc.reason}") from exc
+    except Exception as exc:  # a probe crash on hostile bytes is still the client's bad file
+        log.warning("probe failed on an upload: %r", exc)
+        raise UploadError(415, f"not a usable audio or video file: {exc}") from exc
+
+    registry = state.container.registry
+    media_dir = state.settings.media_dir
+    media_id = upload.sha256[:16]
+    with _admit_lock:
+        existing = registry.get_media(media_id)
+        if existing is not None and existing.status != "failed" and Path(existing.path).exists():
+            job_id = latest_job_id(registry, media_id)
+            if job_id is not None:
+                return UploadAccepted(media_id=media_id, job_id=job_id)
+        final = media_dir / f"{media_id}{extension_for(info.format_name, info.has_video)}"
+        os.replace(upload.path, final)
+        registry.upsert_media(
+            media_id,
+            title=title,
+            path=str(final),
+            sha256=upload.sha256,
+            recorded_at=recorded_at,
+            status="queued",
+        )
+        registry.update_media(media_id, kind=info.kind, duration_s=info.duration_s)
+        job = registry.create_job(media_id)
+    if state.worker is not None:
+        state.worker.wake()
+    return UploadAccepted(media_id=media_id, job_id=job.job_id)
+
+
+@router.post(
+    "/v1/media",
+    status_code=202,
+    response_model=UploadAccepted,
+    openapi_extra=_UPLOAD_SCHEMA,
+    summary="Upload a video or audio file and queue it for indexing",
+)
+async def upload_media(request: Request, state: State) -> Any:
+    settings = state.settings
+    try:
+        upload = await receive_upload(
+            request.headers.get("content-type"),
+            request.headers.get("content-length"),
+            request.stream(),
+            dest_dir=settings.media_dir,
+            max_bytes=settings.max_upload_mb * 2**20,
+            idle_timeout_s=state.upload_idle_timeout_s,
+        )
+    except UploadError as exc:
+        # the rest of the body is not read: close the connection rather than drain it
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers={"Connection": "close"}
+        )
+    except ClientDisconnect:
+        return JSONResponse({"detail": "the client went away"}, status_code=400)
+    try:
+        accepted = await anyio.to_thread.run_sync(_admit, state, upload)
+    except UploadError as exc:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+    finally:
+        upload.path.unlink(missing_ok=True)  # gone already when it was stored
+    return JSONResponse(accepted.model_dump(), status_code=202)
+
+
+@router.get("/v1/media", response_model=MediaList, summary="List media and their status")
+def list_media(state: State) -> MediaList:
+    records = state.container.registry.list_media()
+    return MediaList(media=[to_out(state, r) for r in records])
+
+
+@router.get(
+    "/v1/media/{media_id}",
+    response_model=MediaOut,
+    responses={404: {"description": "Unknown media."}},
+    summary="One media item",
+)
+def get_media(media_id: MediaId, state: State) -> MediaOut:
+    return to_out(state, get_record(state, media_id))
+
+
+@router.delete(
+    "/v1/media/{media_id}",
+    response_model=Deleted,
+    responses={404: {"description": "Unknown media."}, 409: {"description": "Indexing."}},
+    summary="Delete a media item, its index points and its files",
+)
+def delete_media(media_id: MediaId, state: State) -> Deleted:
+    record = get_record(state, media_id)
+    if record.status == "running":
+        raise HTTPException(409, "the media is being indexed; delete it once the job finishes")
+    container = state.container
+    container.registry.delete_media(media_id)  # first: no longer claimable nor searchable
+    container.index.delete_media(media_id)
+    remove_media_files(
+        Path(record.path), state.settings.media_dir, state.settings.keyframes_dir / media_id
+    )
+    return Deleted(media_id=media_id)
+
+
+@router.get(
+    "/v1/media/{media_id}/file",
+    response_class=FileResponse,
+    responses={
+        200: {"description": "The original media (HTTP Range supported)."},
+        206: {"description": "A byte range of the original media."},
+        404: {"description": "Unknown media."},
+    },
+    summary="The original media, streamable with Range requests",
+)
+def media_file(media_id: MediaId, state: State) -> FileResponse:
+    record = get_record(state, media_id)
+    path = Path(record.path)
+    if not path.is_file():
+        raise HTTPException(404, "the media file is no longer on disk")
+    return FileResponse(path, media_type=media_type_for(path), content_disposition_type="inline")

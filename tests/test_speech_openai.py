@@ -1,0 +1,136 @@
+"""OpenAI ``/v1/audio/speech`` client against a local test double of a speech server.
+
+The double (``SpeechServerDouble``) stands in for vLLM-Omni or another remote TTS
+server we cannot run here: it checks the request like the real API would and answers
+with real speech synthesised by eSpeak NG.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+import pytest
+
+from speech.audio import read_wav
+from speech.openai_tts import OpenAITTS
+from speech.router import TTSRouter
+from speech.speaker import Speaker
+from speech.tts import TTSError, UnsupportedLanguageError
+
+
+class SpeechServerDouble(BaseHTTPRequestHandler):
+    """Test double of an OpenAI-compatible speech server."""
+
+    requests: list[dict] = []
+    fail_with: int | None = None
+
+    def log_message(self, *args) -> None:  # keep test output quiet
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).requests.append(
+            {"path": self.path, "auth": self.headers.get("Authorization"), **body}
+        )
+        if self.path != "/v1/audio/speech":
+            return self._reply(404, b'{"error": "not found"}', "application/json")
+        if type(self).fail_with:
+            return self._reply(type(self).fail_with, b'{"error": "overloaded"}', "application/json")
+        if not body.get("input") or not body.get("model") or not body.get("voice"):
+            return self._reply(
+                400, b'{"error": "input, model and voice are required"}', "application/json"
+            )
+        wav = subprocess.run(
+            ["espeak-ng", "-v", "en-us", "--stdout"],
+            input=body["input"].encode(),
+            capture_output=True,
+            check=True,
+        ).stdout
+        if body.get("response_format") == "pcm":
+            return self._reply(200, wav[44:], "audio/pcm")  # raw s16le after the header
+        if body.get("response_format") == "flac":
+            flac = subprocess.run(
+                ["ffmpeg", "-loglevel", "error", "-i", "pipe:0", "-f", "flac", "pipe:1"],
+                input=wav,
+                capture_output=True,
+                check=True,
+            ).stdout
+            return self._reply(200, flac, "audio/flac")
+        if body.get("response_format") == "mp3":
+            return self._reply(200, b"<html>not audio</html>", "text/html")
+        # espeak's --stdout header has placeholder sizes: rewrite them as a real server would.
+        data = wav[44:]
+        header = bytearray(wav[:44])
+        header[4:8] = (36 + len(data)).to_bytes(4, "little")
+        header[40:44] = len(data).to_bytes(4, "little")
+        return self._reply(200, bytes(header) + data, "audio/wav")
+
+    def _reply(self, status: int, payload: bytes, kind: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+@pytest.fixture()
+def server() -> Iterator[str]:
+    SpeechServerDouble.requests = []
+    SpeechServerDouble.fail_with = None
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), SpeechServerDouble)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+
+
+def test_wav_speech_from_server(server, tmp_path):
+    tts = OpenAITTS(server, model="tts-1", voice="alloy", api_key="secret", languages=["en"])
+    result = Speaker(tts).speak(
+        "Hello from the speech server. It has two sentences.", "en", tmp_path
+    )
+    audio = read_wav(result.audio_path)
+    assert audio.sample_rate == 22050 and 2.0 < audio.duration_s < 8.0
+    assert np.abs(audio.samples).max() > 3000
+    sent = SpeechServerDouble.requests
+    assert [r["input"] for r in sent] == ["Hello from the speech server.", "It has two sentences."]
+    assert sent[0]["response_format"] == "wav" and sent[0]["auth"] == "Bearer secret"
+    assert sent[0]["model"] == "tts-1" and sent[0]["voice"] == "alloy"
+
+
+def test_pcm_response_format(server):
+    tts = OpenAITTS(server, response_format="pcm", pcm_sample_rate=22050)
+    audio = tts.synthesize("Raw samples.", "en")
+    assert audio.sample_rate == 22050 and audio.duration_s > 0.5
+    assert np.abs(audio.samples).max() > 3000
+
+
+def test_compressed_response_is_decoded(server):
+    audio = OpenAITTS(server, response_format="flac").synthesize("Compressed speech.", "en")
+    assert audio.sample_rate == 22050 and audio.duration_s > 0.5
+    assert np.abs(audio.samples).max() > 3000
+    with pytest.raises(TTSError, match="no usable audio"):
+        OpenAITTS(server, response_format="mp3").synthesize("Broken.", "en")
+
+
+def test_server_errors_and_language_limits_are_clear(server):
+    SpeechServerDouble.fail_with = 503
+    tts = OpenAITTS(server, languages=["en", "hi"])
+    with pytest.raises(TTSError, match="speech server .* failed"):
+        tts.synthesize("Hello.", "en")
+    with pytest.raises(UnsupportedLanguageError):
+        tts.synthesize("வணக்கம்", "ta")
+    assert TTSRouter([tts]).languages() == {"en", "hi"}
+
+
+def test_unreachable_server_is_a_clear_error():
+    tts = OpenAITTS("http://127.0.0.1:9/v1", timeout_s=2)
+    with pytest.raises(TTSError, match="127.0.0.1:9"):
+        tts.synthesize("Hello.", "en")
