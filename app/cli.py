@@ -6,6 +6,7 @@ machine-readable JSON on stdout and nothing else there.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from contextlib import contextmanager
@@ -125,7 +126,7 @@ def ingest(
                     recorded_at=when,
                     progress=_StageBars(progress, path.name),
                 )
-            result = outcome.model_dump(mode="json", exclude_none=True)
+            result = {k: v for k, v in dataclasses.asdict(outcome).items() if v is not None}
             failed += outcome.status != "ready"
             if as_json:
                 _emit_json(result)

@@ -38,7 +38,9 @@ class Settings(BaseSettings):
     vad_min_silence_ms: int = 500
 
     # --- picture ----------------------------------------------------------------------
-    scene_threshold: float = Field(default=27.0, description="PySceneDetect content threshold.")
+    scene_threshold: float = Field(
+        default=15.0, description="PySceneDetect content threshold (low: slides differ by text)."
+    )
     max_keyframe_gap_s: float = Field(default=30.0, description="Force a keyframe this often.")
     min_scene_s: float = 1.0
     ocr_enabled: bool = True

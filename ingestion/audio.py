@@ -16,33 +16,10 @@ from pathlib import Path
 import av
 import numpy as np
 
+from ingestion.decode import decoded_frames
+
 SAMPLE_RATE = 16_000
-_MAX_DEMUX_RESTARTS = 50
 _GAP_FILL_S = 0.25  # timestamp jumps larger than this are filled with silence
-
-
-def _audio_frames(path: Path) -> Iterator[av.AudioFrame]:
-    """Decoded audio frames; bad packets (and demuxer hiccups) are skipped."""
-    with av.open(str(path)) as container:
-        if not container.streams.audio:
-            return
-        stream = container.streams.audio[0]
-        stream.codec_context.thread_count = 1
-        restarts = 0
-        while True:
-            try:
-                for packet in container.demux(stream):
-                    try:
-                        yield from packet.decode()
-                    except av.error.FFmpegError:
-                        continue  # a damaged packet: keep the rest
-                return
-            except av.error.EOFError:
-                return
-            except av.error.FFmpegError:
-                restarts += 1
-                if restarts > _MAX_DEMUX_RESTARTS:
-                    return
 
 
 def stream_audio(path: Path, block_s: float = 30.0) -> Iterator[np.ndarray]:
@@ -65,9 +42,8 @@ def stream_audio(path: Path, block_s: float = 30.0) -> Iterator[np.ndarray]:
             pending[:] = [rest] if len(rest) else []
             pending_n = len(rest)
 
-    for frame in _audio_frames(path):
-        if frame.pts is not None and frame.time_base is not None:
-            t = float(frame.pts * frame.time_base)
+    for t, frame in decoded_frames(path, "audio"):
+        if t is not None:
             lag = t - emitted / SAMPLE_RATE
             if lag > _GAP_FILL_S:  # packets were lost: keep later audio at its true time
                 yield from push(np.zeros(int(lag * SAMPLE_RATE), np.float32))

@@ -91,7 +91,8 @@ def probe(path: Path) -> MediaInfo:
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-        raise MediaError(path, f"not a readable audio/video file ({exc})") from exc
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise MediaError(path, f"not a readable audio/video file ({reason})") from exc
     with container:
         fmt = container.format.name or ""
         if set(fmt.split(",")) & _NOT_MEDIA_FORMATS or fmt.endswith("_pipe"):

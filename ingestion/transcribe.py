@@ -9,7 +9,7 @@ that contains speech, and then kept for the remaining pieces.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -30,6 +30,19 @@ class Word:
     probability: float = 1.0
 
 
+_NO_SPACE_BEFORE = tuple("-,.;:!?%)]}'’")
+
+
+def join_words(words: Sequence[Word]) -> str:
+    """Words back into text: Whisper splits "ill-disposed" into "ill" + "-disposed"."""
+    parts: list[str] = []
+    for w in words:
+        if parts and not (w.text.startswith(_NO_SPACE_BEFORE) or parts[-1].endswith("-")):
+            parts.append(" ")
+        parts.append(w.text)
+    return "".join(parts)
+
+
 @dataclass
 class Transcript:
     """Everything said in one media item."""
@@ -41,7 +54,7 @@ class Transcript:
 
     @property
     def text(self) -> str:
-        return " ".join(w.text for w in self.words)
+        return join_words(self.words)
 
 
 @runtime_checkable
@@ -81,8 +94,8 @@ def transcribe_in_pieces(
                 forced = lang
         words.extend(
             Word(
-                start=round(piece.start_s + w.start, 3),
-                end=round(piece.start_s + w.end, 3),
+                start=round(float(piece.start_s + w.start), 3),
+                end=round(float(piece.start_s + w.end), 3),
                 text=w.text,
                 probability=w.probability,
             )
@@ -110,7 +123,7 @@ class FasterWhisperTranscriber:
         self,
         model_dir: Path,
         *,
-        model_name: str | None = None,
+        name: str | None = None,
         threads: int = 2,
         beam_size: int = 1,
         vad_min_silence_ms: int = 500,
@@ -118,7 +131,7 @@ class FasterWhisperTranscriber:
     ) -> None:
         from faster_whisper import WhisperModel
 
-        self.model = model_name or Path(model_dir).name
+        self.model = name or Path(model_dir).name  # the model's name; ``self.name`` is the backend
         self.max_piece_s = max_piece_s
         self._beam_size = beam_size
         self._vad = {"min_silence_duration_ms": vad_min_silence_ms}
@@ -137,7 +150,12 @@ class FasterWhisperTranscriber:
             condition_on_previous_text=False,
         )
         words = [
-            Word(start=w.start, end=w.end, text=w.word.strip(), probability=w.probability)
+            Word(
+                start=float(w.start),
+                end=float(w.end),
+                text=w.word.strip(),
+                probability=float(w.probability),
+            )
             for seg in segments
             for w in seg.words or ()
             if w.word.strip()
@@ -158,3 +176,13 @@ class FasterWhisperTranscriber:
             language=language,
             progress=progress,
         )
+
+
+def __getattr__(name: str) -> object:
+    # ``from ingestion.transcribe import OpenAITranscriber`` works; the backend lives in its
+    # own module (and pulls in the openai client only when asked for).
+    if name == "OpenAITranscriber":
+        from ingestion.transcribe_openai import OpenAITranscriber
+
+        return OpenAITranscriber
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
