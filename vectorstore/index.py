@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from vectorstore.embedders import Embedder
@@ -76,10 +77,12 @@ class ChunkFilter:
     end_s: float | None = None
     sources: tuple[str, ...] | None = None
 
+    def __post_init__(self) -> None:
+        if self.start_s is not None and self.end_s is not None and self.end_s < self.start_s:
+            raise ValueError(f"time window ends before it starts: {self.start_s} > {self.end_s}")
+
     @classmethod
     def from_request(cls, req: SearchRequest, exclude_media: Sequence[str] = ()) -> ChunkFilter:
-        if req.start_s is not None and req.end_s is not None and req.end_s < req.start_s:
-            raise ValueError(f"time window ends before it starts: {req.start_s} > {req.end_s}")
         return cls(
             media_ids=tuple(req.media_ids) if req.media_ids is not None else None,
             exclude_media=tuple(exclude_media),
@@ -132,3 +135,28 @@ def payload_chunk(payload: dict[str, Any] | None) -> Chunk:
 def prefetch_limit(limit: int) -> int:
     """Candidates each side contributes to fusion."""
     return max(4 * limit, 40)
+
+
+def open_index(
+    embedder: Embedder,
+    *,
+    path: Path,
+    backend: str = "edge",
+    url: str | None = None,
+    api_key: str | None = None,
+    collection: str = "chronorag",
+) -> ChunkIndex:
+    """Open (or create) the chunk index; raises ``IndexMismatchError`` on a foreign index."""
+    if url:
+        from vectorstore.qdrant_index import QdrantChunkIndex
+
+        return QdrantChunkIndex.server(url, embedder, api_key=api_key, collection=collection)
+    if backend == "edge":
+        from vectorstore.edge_index import EdgeChunkIndex
+
+        return EdgeChunkIndex(Path(path) / collection, embedder)
+    if backend == "qdrant-local":
+        from vectorstore.qdrant_index import QdrantChunkIndex
+
+        return QdrantChunkIndex.local(Path(path) / "qdrant-local", embedder, collection=collection)
+    raise ValueError(f"unknown index backend {backend!r}: use 'edge' or 'qdrant-local'")

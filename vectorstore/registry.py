@@ -215,7 +215,7 @@ class Registry:
         """Atomically take the oldest queued job (``None`` when the queue is empty)."""
         with self._tx() as db:
             row = db.execute(
-                "SELECT job_id FROM jobs WHERE status='queued' ORDER BY created_at LIMIT 1"
+                "SELECT job_id FROM jobs WHERE status='queued' ORDER BY created_at, rowid LIMIT 1"
             ).fetchone()
             if row is None:
                 return None
