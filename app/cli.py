@@ -18,11 +18,14 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
+from app.assets import AssetError
 from app.config import Settings
 from app.container import Container
 from app.timefmt import mmss, parse_clock
+from ingestion.errors import MediaError
+from vectorstore.index import IndexMismatchError
 
 app = typer.Typer(
     help="ChronoRAG: ask questions about recorded video and meetings.",
@@ -119,13 +122,23 @@ def ingest(
     with _container() as c:
         columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
         for path in paths:
-            with Progress(*columns, console=err, transient=as_json) as progress:
-                outcome = c.ingestor.ingest(
-                    path,
-                    title=title,
-                    recorded_at=when,
-                    progress=_StageBars(progress, path.name),
-                )
+            try:
+                with Progress(*columns, console=err, transient=as_json) as progress:
+                    outcome = c.ingestor.ingest(
+                        path,
+                        title=title,
+                        recorded_at=when,
+                        progress=_StageBars(progress, path.name),
+                        raise_errors=False,
+                    )
+            except MediaError as exc:  # nothing to register (e.g. the file does not exist)
+                failed += 1
+                if as_json:
+                    _emit_json({"media_id": None, "title": title or path.stem,
+                                "status": "failed", "error": str(exc)})
+                else:
+                    err.print(f"[red]failed[/] {exc}")
+                continue
             result = {k: v for k, v in dataclasses.asdict(outcome).items() if v is not None}
             failed += outcome.status != "ready"
             if as_json:
@@ -198,7 +211,10 @@ def media_list(as_json: JsonFlag = False) -> None:
     if as_json:
         _emit_json([_media_json(r) for r in records])
         return
-    table = Table("media_id", "title", "status", "duration", "language", "chunks", "recorded_at")
+    table = Table(
+        Column("media_id", no_wrap=True), "title", "status", "duration", "language", "chunks",
+        "recorded_at",
+    )
     for r in records:
         status = r.status if r.status != "failed" else f"failed: {r.error}"
         table.add_row(
@@ -318,8 +334,16 @@ def _register_feature_groups() -> None:
 _register_feature_groups()
 
 
+# Errors a user can cause and fix: one clear line, exit code 2, no traceback.
+USER_ERRORS = (MediaError, AssetError, IndexMismatchError, ConnectionError, PermissionError)
+
+
 def main() -> None:
-    app()
+    try:
+        app()
+    except USER_ERRORS as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":
