@@ -49,8 +49,8 @@ class Settings(BaseSettings):
     vlm_api_key: SecretStr = SecretStr("EMPTY")
 
     # --- chunking ---------------------------------------------------------------------
-    chunk_max_s: float = 30.0
-    chunk_max_words: int = 80
+    chunk_max_s: float = 20.0
+    chunk_max_words: int = 60
     chunk_pause_s: float = 2.0
     chunk_overlap_words: int = 3
 

@@ -19,11 +19,11 @@ _SENTENCE_END = (".", "?", "!", "。", "？", "！", "।", "॥")
 
 @dataclass(frozen=True)
 class ChunkParams:
-    max_s: float = 30.0
-    max_words: int = 80
+    max_s: float = 20.0
+    max_words: int = 60
     pause_s: float = 2.0
     overlap_words: int = 3
-    min_sentence_fraction: float = 0.5  # split at a sentence end past this share of max_s
+    min_sentence_fraction: float = 0.3  # split at a sentence end past this share of max_s
 
 
 def word_groups(words: list[Word], params: ChunkParams) -> list[list[Word]]:
