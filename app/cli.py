@@ -23,6 +23,7 @@ from rich.table import Column, Table
 from app.assets import AssetError
 from app.config import Settings
 from app.container import Container
+from app.profiles import ProfileError
 from app.timefmt import mmss, parse_clock
 from ingestion.errors import MediaError
 from vectorstore.index import IndexMismatchError
@@ -335,7 +336,9 @@ _register_feature_groups()
 
 
 # Errors a user can cause and fix: one clear line, exit code 2, no traceback.
-USER_ERRORS = (MediaError, AssetError, IndexMismatchError, ConnectionError, PermissionError)
+USER_ERRORS = (
+    MediaError, AssetError, IndexMismatchError, ProfileError, ConnectionError, PermissionError
+)
 
 
 def main() -> None:

@@ -50,9 +50,8 @@ def _emit_json(obj: Any) -> None:
 def load_settings() -> Settings:
     """Settings from the environment with the chosen profiles applied (explicit wins)."""
     settings = Settings()
-    names = parse_profiles(getattr(settings, "profiles", None))
     try:
-        return apply_profiles(settings, names)
+        return apply_profiles(settings, parse_profiles(settings.profiles))
     except ProfileError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc

@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     # --- where data lives -------------------------------------------------------------
     home: Path = Field(default=Path(".chronorag"), description="Data directory.")
 
+    # --- serving profiles (app/profiles.py): comma-separated names, e.g. "qwen2.5-7b-instruct"
+    profiles: str | None = Field(
+        default=None, description="Model profiles to apply; explicitly set fields win."
+    )
+
     # --- compute ----------------------------------------------------------------------
     threads: int = Field(default=2, ge=1, description="CPU threads for model inference.")
 

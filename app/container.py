@@ -31,7 +31,10 @@ class Container:
     """Lazily built, process-wide backends chosen from settings."""
 
     def __init__(self, settings: Settings | None = None) -> None:
-        self.settings = settings or Settings()
+        from app.profiles import apply_profiles, parse_profiles
+
+        settings = settings or Settings()
+        self.settings = apply_profiles(settings, parse_profiles(settings.profiles))
         self._lock = threading.RLock()
         self._closers: list[Any] = []
 
@@ -99,7 +102,7 @@ class Container:
         if s.asr_backend == "transformers":
             from ingestion.transcribe_transformers import TransformersTranscriber
 
-            return TransformersTranscriber(s.asr_model)
+            return TransformersTranscriber(s.asr_model, threads=s.threads)
         from ingestion.transcribe import FasterWhisperTranscriber
 
         model_dir = assets.whisper_model_dir(s.asr_model, s.models_dir)

@@ -43,6 +43,19 @@ def join_words(words: Sequence[Word]) -> str:
     return "".join(parts)
 
 
+def spread_words(start: float, end: float, text: str) -> list[Word]:
+    """Words of one timestamped segment, each given a share of its time in proportion to
+    its length — segment-level precision, for servers that return no word timestamps."""
+    tokens = text.split()
+    total = sum(len(t) for t in tokens)
+    words, t = [], start
+    for tok in tokens:
+        step = (end - start) * len(tok) / total
+        words.append(Word(start=round(t, 3), end=round(t + step, 3), text=tok))
+        t += step
+    return words
+
+
 @dataclass
 class Transcript:
     """Everything said in one media item."""

@@ -17,7 +17,13 @@ import numpy as np
 from openai import OpenAI
 
 from ingestion.audio import SAMPLE_RATE, AudioPiece
-from ingestion.transcribe import ProgressCallback, Transcript, Word, transcribe_in_pieces
+from ingestion.transcribe import (
+    ProgressCallback,
+    Transcript,
+    Word,
+    spread_words,
+    transcribe_in_pieces,
+)
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 MAX_PIECE_S = 600.0
@@ -95,6 +101,11 @@ class OpenAITranscriber:
             for w in _get(response, "words") or ()
             if str(_get(w, "word", "")).strip()
         ]
+        if not words:  # vLLM's verbose_json carries segment timestamps only
+            for seg in _get(response, "segments") or ():
+                start = min(max(float(_get(seg, "start", 0.0)), 0.0), piece.duration_s)
+                end = min(max(float(_get(seg, "end", start)), start), piece.duration_s)
+                words += spread_words(start, end, str(_get(seg, "text", "")))
         return words, language_code(_get(response, "language")), 1.0
 
     def transcribe(

@@ -19,7 +19,13 @@ from typing import Any, Literal
 import numpy as np
 
 from ingestion.audio import SAMPLE_RATE, AudioPiece
-from ingestion.transcribe import ProgressCallback, Transcript, Word, transcribe_in_pieces
+from ingestion.transcribe import (
+    ProgressCallback,
+    Transcript,
+    Word,
+    spread_words,
+    transcribe_in_pieces,
+)
 
 Timestamps = Literal["auto", "word", "segment"]
 _LANG_TOKEN = re.compile(r"^<\|([a-z]{2,3}(?:_[a-z]+)?)\|>$")
@@ -209,18 +215,8 @@ def _word_chunks(chunks: list[dict[str, Any]], limit: float) -> list[Word]:
 
 
 def _segment_words(chunks: list[dict[str, Any]], limit: float) -> list[Word]:
-    """Words of timestamped segments; each word gets a share of its segment's time in
-    proportion to its length (segment-level precision, stated as such)."""
     words = []
     for chunk in chunks:
-        tokens = (chunk.get("text") or "").split()
-        if not tokens:
-            continue
         start, end = _span(chunk, limit)
-        total = sum(len(t) for t in tokens)
-        t = start
-        for tok in tokens:
-            step = (end - start) * len(tok) / total
-            words.append(Word(start=round(t, 3), end=round(t + step, 3), text=tok))
-            t += step
+        words += spread_words(start, end, chunk.get("text") or "")
     return words
