@@ -169,14 +169,14 @@ class Container:
 
     @cached_property
     def chat_model(self) -> Any:
-        from graphs.llm import make_chat_model
+        from graphs.llm import chat_model
 
         s = self.settings
-        return make_chat_model(
-            base_url=self.llm_base_url,
-            model=s.llm_model,
+        return chat_model(
+            self.llm_base_url,
+            s.llm_model,
             api_key=s.llm_api_key.get_secret_value(),
-            timeout_s=s.llm_timeout_s,
+            timeout=s.llm_timeout_s,
         )
 
     @cached_property
@@ -186,22 +186,24 @@ class Container:
             return None
         from graphs.vlm import VLMClient
 
-        return VLMClient(
-            base_url=s.vlm_url, model=s.vlm_model, api_key=s.vlm_api_key.get_secret_value()
-        )
+        return VLMClient(s.vlm_url, s.vlm_model, api_key=s.vlm_api_key.get_secret_value())
 
     @cached_property
     def agent(self) -> Agent:
         from graphs.agent import Agent
+        from graphs.memory import open_checkpointer
 
         s = self.settings
+        checkpointer = open_checkpointer(
+            s.checkpointer_url, sqlite_path=s.data_dir / "threads.sqlite3"
+        )
+        self._closers.append(checkpointer)
         return Agent(
-            chat_model=self.chat_model,
-            search=self.search,
-            registry=self.registry,
+            self.search,
+            self.registry,
+            self.chat_model,
             vlm=self.vlm,
-            checkpoint_path=s.data_dir / "threads.sqlite3",
-            checkpointer_url=s.checkpointer_url,
+            checkpointer=checkpointer.saver,
             max_steps=s.agent_max_steps,
             max_evidence_tokens=s.agent_max_evidence_tokens,
         )

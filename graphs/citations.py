@@ -1,0 +1,215 @@
+"""Timestamp citations ``[title @ mm:ss–mm:ss]``: format, parse, validate and repair.
+
+An answer may cite only evidence the agent actually retrieved. A citation is valid
+when its title names a retrieved media item and its span overlaps a retrieved chunk
+of that item; it is then normalised to that chunk's exact span. An invalid citation
+is repaired to the nearest supporting chunk (same title: nearest in time; unknown
+title: the chunk sharing most words with the sentence) or dropped. A sentence with
+no citation gets one when a chunk clearly supports it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+CITATION_RE = re.compile(
+    r"\[\s*(?P<title>[^\[\]@]+?)\s*@\s*(?P<start>\d{1,2}(?::\d{2}){1,2})\s*"
+    r"(?:[-–—]|to)\s*(?P<end>\d{1,2}(?::\d{2}){1,2})\s*\]"
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?।])\s+")
+# \w alone splits Indic words at their vowel signs (combining marks are not \w): add
+# the Indic blocks U+0900–U+0DFF, minus the danda punctuation U+0964/U+0965.
+WORD_RE = re.compile(r"[\w\u0900-\u0963\u0966-\u0dff]+")
+MIN_SUPPORT_WORDS = 2  # shared content words for lexical support
+
+
+class Evidence(BaseModel):
+    """One retrieved piece the answer may cite."""
+
+    media_id: str
+    title: str
+    source: str
+    start_s: float
+    end_s: float
+    text: str
+    rank: int = 0  # retrieval order: lower is better
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return self.media_id, self.source, round(self.start_s * 1000)
+
+    @property
+    def label(self) -> str:
+        return format_citation(self.title, self.start_s, self.end_s)
+
+
+class Citation(BaseModel):
+    """A validated citation, as returned to callers (CLI ``--json`` shape)."""
+
+    media_id: str
+    title: str
+    start_s: float
+    end_s: float
+    quote: str
+
+
+def mmss(seconds: float) -> str:
+    """12.1 → '00:12'; 3725 → '1:02:05'."""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def parse_mmss(text: str) -> float:
+    seconds = 0
+    for part in text.split(":"):
+        seconds = seconds * 60 + int(part)
+    return float(seconds)
+
+
+def format_citation(title: str, start_s: float, end_s: float) -> str:
+    return f"[{title} @ {mmss(start_s)}–{mmss(end_s)}]"
+
+
+@dataclass(frozen=True)
+class RawCitation:
+    title: str
+    start_s: float
+    end_s: float
+    span: tuple[int, int]  # character offsets in the text
+
+
+def parse_citations(text: str) -> list[RawCitation]:
+    """Every ``[title @ mm:ss–mm:ss]`` in ``text`` (hyphen or en dash)."""
+    return [
+        RawCitation(
+            m.group("title").strip(),
+            parse_mmss(m.group("start")),
+            parse_mmss(m.group("end")),
+            m.span(),
+        )
+        for m in CITATION_RE.finditer(text)
+    ]
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in WORD_RE.findall(text) if len(w) > 3 or not w.isascii()}
+
+
+def _norm_title(title: str) -> str:
+    return re.sub(r"\W+", " ", title).strip().lower()
+
+
+def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
+    return min(a1, b1) - max(a0, b0)
+
+
+def _shared(sentence: str, ev: Evidence) -> int:
+    return len(_words(CITATION_RE.sub(" ", sentence)) & _words(ev.text))
+
+
+def _support(sentence: str, evidence: Sequence[Evidence]) -> Evidence | None:
+    """The chunk sharing most content words with ``sentence`` (ties: best rank)."""
+    best: tuple[int, int] | None = None
+    chosen: Evidence | None = None
+    for ev in evidence:
+        shared = _shared(sentence, ev)
+        if shared >= MIN_SUPPORT_WORDS and (best is None or (shared, -ev.rank) > best):
+            best, chosen = (shared, -ev.rank), ev
+    return chosen
+
+
+def resolve(raw: RawCitation, sentence: str, evidence: Sequence[Evidence]) -> Evidence | None:
+    """The retrieved chunk a citation stands for, or None (drop it)."""
+    same_title = [ev for ev in evidence if _norm_title(ev.title) == _norm_title(raw.title)]
+    if not same_title:
+        return _support(sentence, evidence)
+    supported = _support(sentence, same_title)
+    overlapping = [
+        ev for ev in same_title if _overlap(raw.start_s, raw.end_s, ev.start_s, ev.end_s) >= 0
+    ]
+    if overlapping:
+        cited = max(
+            overlapping, key=lambda ev: _overlap(raw.start_s, raw.end_s, ev.start_s, ev.end_s)
+        )
+        # a real span, but another chunk of the same media says what the sentence says
+        if supported is not None and _shared(sentence, supported) > _shared(sentence, cited):
+            return supported
+        return cited
+    if supported is not None:
+        return supported
+    mid = (raw.start_s + raw.end_s) / 2
+    return min(same_title, key=lambda ev: abs((ev.start_s + ev.end_s) / 2 - mid))
+
+
+def quote(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def validate_answer(
+    answer: str, evidence: Sequence[Evidence], *, fallback: bool = False
+) -> tuple[str, list[Citation]]:
+    """Rewrite ``answer`` so every citation points into ``evidence``; list the citations.
+
+    A sentence whose citations all fail to resolve is dropped (it claims a source that
+    was never retrieved). A sentence without citation gets one from a chunk that shares
+    its words; once any sentence is cited, uncited ones are dropped. With ``fallback``
+    (a question in another language than the media, where words cannot be compared),
+    an answer with no citation at all cites the best-ranked evidence instead of being
+    emptied.
+    """
+    if not evidence:
+        return "", []
+    sentences = [s for s in _SENTENCE_END.split(answer.strip()) if s.strip()]
+    kept: list[tuple[str, list[Evidence]]] = []
+    for sentence in sentences:
+        raws = parse_citations(sentence)
+        chosen: list[Evidence] = []
+        for raw in raws:
+            ev = resolve(raw, sentence, evidence)
+            if ev is not None and ev not in chosen:
+                chosen.append(ev)
+        if raws and not chosen:
+            continue
+        body = CITATION_RE.sub("", sentence).strip()
+        body = re.sub(r"\s+([.!?।,])", r"\1", re.sub(r"\s{2,}", " ", body))
+        if not WORD_RE.search(body):
+            # a citation written after the full stop belongs to the previous sentence
+            if kept and chosen:
+                kept[-1][1].extend(ev for ev in chosen if ev not in kept[-1][1])
+            continue
+        if not chosen and (ev := _support(body, evidence)) is not None:
+            chosen.append(ev)
+        kept.append((body, chosen))
+    if any(chosen for _, chosen in kept):
+        kept = [(body, chosen) for body, chosen in kept if chosen]
+    elif fallback and kept:
+        top = min(evidence, key=lambda ev: ev.rank)
+        kept[-1] = (kept[-1][0], [top])
+    else:
+        return "", []
+    cited: dict[tuple[str, str, int], Evidence] = {}
+    out: list[str] = []
+    for body, chosen in kept:
+        for ev in chosen:
+            cited.setdefault(ev.key, ev)
+        labels = " ".join(ev.label for ev in chosen)
+        m = re.search(r"[.!?।]+$", body)
+        out.append(f"{body[: m.start()]} {labels}{m.group(0)}" if m else f"{body} {labels}")
+    citations = [
+        Citation(
+            media_id=ev.media_id,
+            title=ev.title,
+            start_s=ev.start_s,
+            end_s=ev.end_s,
+            quote=quote(ev.text),
+        )
+        for ev in cited.values()
+    ]
+    return " ".join(out), citations
