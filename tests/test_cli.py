@@ -157,3 +157,29 @@ def test_audio_only_meeting_and_delete(
     assert run_json(env, "media", "delete", audio["media_id"])["deleted"] is True
     assert run_json(env, "search", "John Dashwood", "--media-id", audio["media_id"]) == []
     assert run(env, "media", "show", audio["media_id"], ok=False).returncode == 1
+
+
+def test_ask_answers_with_grounded_citations_and_speaks(
+    env: dict[str, str], ingested: dict, media: MediaFixture
+) -> None:
+    """Real llama.cpp (Qwen2.5 0.5B): structure and grounding, not prose."""
+    result = run_json(
+        env, "ask", "Who had leisure to consider what was in his power to do for them?",
+        "--media-id", ingested["media_id"], "--speak", "audio",
+    )  # fmt: skip
+    assert {"answer", "language", "citations", "thread_id", "audio_path", "video_path"} <= set(
+        result
+    )
+    assert result["language"] == "en" and result["answer"]
+    assert result["video_path"] is None
+    for cite in result["citations"]:
+        assert cite["media_id"] == ingested["media_id"] and cite["title"] == "Weekly sync"
+        assert 0 <= cite["start_s"] < cite["end_s"] <= media.truth.duration_s + 0.5
+        assert cite["quote"]
+    if result["citations"]:  # an answer, not a refusal: it must cite the moment it was said
+        clip = next(c for c in media.truth.clips if c.clip_id.endswith("0870"))
+        assert any(overlaps(c, clip.start_s, clip.end_s) for c in result["citations"])
+    audio = Path(result["audio_path"])
+    assert audio.is_file() and audio.stat().st_size > 10_000
+    assert Path(env["CHRONORAG_HOME"]) in audio.parents
+    assert result["spoken_text"] and "[" not in result["spoken_text"]
