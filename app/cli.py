@@ -135,8 +135,14 @@ def ingest(
             except MediaError as exc:  # nothing to register (e.g. the file does not exist)
                 failed += 1
                 if as_json:
-                    _emit_json({"media_id": None, "title": title or path.stem,
-                                "status": "failed", "error": str(exc)})
+                    _emit_json(
+                        {
+                            "media_id": None,
+                            "title": title or path.stem,
+                            "status": "failed",
+                            "error": str(exc),
+                        }
+                    )
                 else:
                     err.print(f"[red]failed[/] {exc}")
                 continue
@@ -213,14 +219,24 @@ def media_list(as_json: JsonFlag = False) -> None:
         _emit_json([_media_json(r) for r in records])
         return
     table = Table(
-        Column("media_id", no_wrap=True), "title", "status", "duration", "language", "chunks",
+        Column("media_id", no_wrap=True),
+        "title",
+        "status",
+        "duration",
+        "language",
+        "chunks",
         "recorded_at",
     )
     for r in records:
         status = r.status if r.status != "failed" else f"failed: {r.error}"
         table.add_row(
-            r.media_id, r.title, status, mmss(r.duration_s or 0), r.language or "",
-            str(r.chunks), r.recorded_at.isoformat() if r.recorded_at else "",
+            r.media_id,
+            r.title,
+            status,
+            mmss(r.duration_s or 0),
+            r.language or "",
+            str(r.chunks),
+            r.recorded_at.isoformat() if r.recorded_at else "",
         )
     out.print(table)
 
@@ -271,22 +287,21 @@ def ask(
     """Answer a question about the indexed media, citing the exact moments."""
     from app.answering import answer_question
 
-    with _container() as c:
-        on_token = None if as_json else (lambda t: out.print(t, end="", highlight=False))
-        on_progress = (lambda e: err.print(f"[dim]· {e}[/]")) if not as_json else None
+    with _container() as c, err.status("thinking…") as status:
+        # Human output shows the checked answer (citations validated), not raw tokens.
+        on_progress = None if as_json else (lambda e: status.update(f"[dim]{e}[/]"))
         result = answer_question(
             c,
             question,
             media_ids=media_id or None,
             thread_id=thread,
             speak=speak.value,
-            on_token=on_token,
             on_progress=on_progress,
         )
     if as_json:
         _emit_json(result.model_dump(mode="json"))
         return
-    out.print()
+    out.print(result.answer, highlight=False)
     for cite in result.citations:
         span = f"{mmss(cite.start_s)}–{mmss(cite.end_s)}"
         out.print(f"  [cyan]\\[{cite.title} @ {span}][/] {cite.quote}")
@@ -315,7 +330,7 @@ def summarize(
     if as_json:
         _emit_json(result.model_dump(mode="json"))
     else:
-        out.print(result.text if hasattr(result, "text") else result)
+        out.print(result.render(), highlight=False)
 
 
 def _register_feature_groups() -> None:
@@ -337,7 +352,12 @@ _register_feature_groups()
 
 # Errors a user can cause and fix: one clear line, exit code 2, no traceback.
 USER_ERRORS = (
-    MediaError, AssetError, IndexMismatchError, ProfileError, ConnectionError, PermissionError
+    MediaError,
+    AssetError,
+    IndexMismatchError,
+    ProfileError,
+    ConnectionError,
+    PermissionError,
 )
 
 

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,6 +61,12 @@ def latest_job_id(registry: Registry, media_id: str) -> str | None:
     return rows[0]["job_id"] if rows else None
 
 
+def latest_job_ids(registry: Registry) -> dict[str, str]:
+    """media id → its newest job id, for every media item that has jobs (one query)."""
+    rows = _read(registry, "SELECT media_id, job_id FROM jobs ORDER BY created_at, rowid")
+    return {row["media_id"]: row["job_id"] for row in rows}
+
+
 def job_counts(registry: Registry) -> dict[str, int]:
     """Number of jobs per status (all four statuses always present)."""
     counts = {"queued": 0, "running": 0, "ready": 0, "failed": 0}
@@ -71,8 +78,8 @@ def job_counts(registry: Registry) -> dict[str, int]:
 class _Progress:
     """Writes stage/progress to the job, at most twice a second per stage."""
 
-    def __init__(self, registry: Registry, job_id: str, media_id: str) -> None:
-        self.registry, self.job_id, self.media_id = registry, job_id, media_id
+    def __init__(self, registry: Registry, job_id: str) -> None:
+        self.registry, self.job_id = registry, job_id
         self._stage: str | None = None
         self._last = 0.0
 
@@ -97,11 +104,13 @@ class IngestWorker:
         *,
         concurrency: int | None = None,
         poll_s: float = 1.0,
+        stale_s: float = 900.0,
         on_finished: Callable[[JobResult], None] | None = None,
     ) -> None:
         self.container = container
         self.concurrency = max(1, concurrency or container.settings.worker_concurrency)
         self.poll_s = poll_s
+        self.stale_s = stale_s
         self.on_finished = on_finished
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self._stop = threading.Event()
@@ -118,22 +127,50 @@ class IngestWorker:
 
     # --- lifecycle --------------------------------------------------------------------
     def recover(self) -> list[JobRecord]:
-        """Clean the points of jobs a crash left ``running`` and put them back in the queue."""
-        running = [
-            j
-            for row in _read(self.registry, "SELECT job_id FROM jobs WHERE status='running'")
-            if (j := self.registry.get_job(row["job_id"])) is not None
-        ]
-        for job in running:
+        """Clean the points of jobs a dead worker left ``running`` and queue them again.
+
+        A job is abandoned when its owner was a process on this host that no longer runs
+        (or had this process's pid: a restarted container), or, for another host's worker,
+        when it has not reported progress for ``stale_s``. Live workers' jobs are left alone.
+        """
+        rows = _read(
+            self.registry, "SELECT job_id, owner, updated_at FROM jobs WHERE status='running'"
+        )
+        requeued = []
+        for row in rows:
+            if not self._abandoned(row["owner"], row["updated_at"]):
+                continue
+            job = self.registry.get_job(row["job_id"])
+            if job is None:
+                continue
             self._clean(job.media_id)
             if self.registry.get_media(job.media_id) is not None:
                 self.registry.update_media(
                     job.media_id, status="queued", stage=None, progress=0.0, error=None
                 )
-        requeued = self.registry.requeue_interrupted()
+            self.registry.update_job(job.job_id, status="queued", stage=None, progress=0.0)
+            requeued.append(job)
         if requeued:
             log.info("requeued %d interrupted job(s)", len(requeued))
         return requeued
+
+    def _abandoned(self, owner: str | None, updated_at: str) -> bool:
+        host, _, pid = (owner or "").rpartition(":")
+        if host == socket.gethostname() and pid.isdigit():
+            if int(pid) == os.getpid():
+                return True  # same pid, new process (e.g. pid 1 in a restarted container)
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                return True
+            except PermissionError:
+                return False  # alive, someone else's
+            return False
+        try:
+            age = datetime.now(UTC) - datetime.fromisoformat(updated_at)
+        except ValueError:
+            return True
+        return age.total_seconds() > self.stale_s
 
     def start(self) -> None:
         """Recover, then start the worker threads (idempotent)."""
@@ -213,7 +250,7 @@ class IngestWorker:
             return self._finish(job, "failed", started, None, "the media was deleted")
         registry.update_media(job.media_id, status="running", stage="starting", progress=0.0)
         registry.update_job(job.job_id, stage="starting", progress=0.0)
-        progress = _Progress(registry, job.job_id, job.media_id)
+        progress = _Progress(registry, job.job_id)
         try:
             outcome = self.container.ingestor.ingest(
                 Path(media.path),
@@ -225,6 +262,11 @@ class IngestWorker:
             if outcome.media_id != job.media_id:  # the file changed under us
                 status, error = "failed", "the stored file no longer matches its id"
         except Exception as exc:  # a bad file must fail its job, never the worker
+            if self._stop.is_set():
+                # shutting down under a running job (its index may be closed already):
+                # leave it ``running`` so the next start cleans and requeues it
+                log.warning("job %s interrupted by shutdown; requeued at next start", job.job_id)
+                return self._finish(job, "interrupted", started, None, str(exc))
             log.exception("ingestion of %s failed", job.media_id)
             status, error, duration = "failed", str(exc) or type(exc).__name__, None
         if status != "ready":

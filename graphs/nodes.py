@@ -167,7 +167,7 @@ class AgentConfig:
     window_tokens: int = 220  # one read_window / summarize call
     answer_max_tokens: int = 72
     answer_max_sentences: int = 3
-    planner_max_tokens: int = 48
+    planner_max_tokens: int = 96  # Devanagari/Tamil queries take many tokens
 
 
 class AgentNodes:
@@ -418,6 +418,8 @@ class AgentNodes:
         if not raw or _is_refusal(raw):
             return self._finish(state, refusal, [])
         raw = _first_sentences(raw, self.config.answer_max_sentences)
+        if _echoes(raw, state["question"]):  # a small model sometimes repeats the question
+            return self._finish(state, refusal, [])
         # words cannot be compared across languages: let the best evidence stand in
         text, citations = validate_answer(raw, evidence, fallback=language != "en")
         if not citations:
@@ -477,6 +479,15 @@ def _is_refusal(answer: str) -> bool:
     return bool(norm) and any(
         norm == re.sub(r"\W+", " ", r).strip().lower() for r in REFUSALS.values()
     )
+
+
+def _echoes(answer: str, question: str) -> bool:
+    """The answer (citations aside) is just the question again."""
+
+    def norm(text: str) -> str:
+        return re.sub(r"\W+", " ", re.sub(r"\[[^\]]*\]", " ", text)).strip().lower()
+
+    return bool(norm(question)) and norm(answer) == norm(question)
 
 
 def _first_sentences(text: str, limit: int) -> str:

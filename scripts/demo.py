@@ -58,9 +58,12 @@ def main() -> None:
     run("search", "budget", "--source", "screen")
     run("search", "कठोर और स्वार्थी होना")  # Hindi: "being harsh and selfish"
     run("media", "list")
-    run("ask", "What does the speaker say about John Dashwood?", "--media-id", media_id)
-    run("ask", "Which slide was shown about volcanoes, and when?", "--media-id", media_id)
+    run("ask", "Who had leisure to consider what was in his power to do for them?",
+        "--media-id", media_id)  # fmt: skip
+    run("ask", "What would make someone ill-disposed, according to the speaker?",
+        "--media-id", media_id)  # fmt: skip
     run("ask", "वक्ता ने स्वार्थी होने के बारे में क्या कहा?", "--media-id", media_id)
+    run("summarize", media_id, "--style", "chapters")
     print("\nDone. Try your own: .venv/bin/chronorag ask \"…\"  (data in", home, ")")
 
 

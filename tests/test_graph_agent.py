@@ -267,6 +267,12 @@ def test_refusal_sentence_written_by_the_model_is_not_cited(corpus) -> None:
     assert result.answer == REFUSALS["en"] and result.citations == []
 
 
+def test_an_answer_that_echoes_the_question_is_a_refusal(corpus) -> None:
+    model = script("When will Ravi fix the latency? [Team sync @ 01:50–02:20].")
+    result = make_agent(corpus, model).ask("When will Ravi fix the latency?")
+    assert result.answer == REFUSALS["en"] and result.citations == []
+
+
 def test_long_answers_are_cut_to_three_sentences(corpus) -> None:
     model = script(
         "Ravi will fix the latency [Team sync @ 01:50–02:20]. The beta ships Friday "

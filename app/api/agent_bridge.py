@@ -51,15 +51,23 @@ def answer_url(state: ServiceState, path: str | Path | None) -> str | None:
 
 
 def speak(state: ServiceState, result: dict[str, Any], mode: Speak) -> dict[str, Any]:
-    """Add audio (and avatar video) to an answer dict, in place (blocking)."""
+    """Add audio (and avatar video) to an answer dict, in place (blocking).
+
+    The written answer stands on its own: if speech fails (e.g. no voice for the
+    language), the answer is returned without audio and ``speech_error`` says why."""
     if mode == "none" or not result.get("answer"):
         return result
-    spoken = state.container.speaker.speak(
-        result["answer"],
-        result.get("language") or "en",
-        state.settings.answers_dir,
-        avatar=mode == "avatar",
-    )
+    try:
+        spoken = state.container.speaker.speak(
+            result["answer"],
+            result.get("language") or "en",
+            state.settings.answers_dir,
+            avatar=mode == "avatar",
+        )
+    except Exception as exc:
+        log.exception("could not speak the answer")
+        result["speech_error"] = str(exc) or type(exc).__name__
+        return result
     result["audio_path"] = str(spoken.audio_path) if spoken.audio_path else None
     result["video_path"] = str(spoken.video_path) if spoken.video_path else None
     result["spoken_text"] = spoken.spoken_text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import threading
 import uuid
 from pathlib import Path
 from typing import Annotated
@@ -18,6 +19,7 @@ from app.api.state import State
 
 router = APIRouter(tags=["media"])
 MAX_CLIP_S = 600.0
+_ENCODERS = threading.BoundedSemaphore(2)  # clip encodes are CPU-heavy: at most two at once
 
 
 def cut(source: Path, out_dir: Path, start_s: float, end_s: float, *, video: bool) -> Path:
@@ -36,7 +38,8 @@ def cut(source: Path, out_dir: Path, start_s: float, end_s: float, *, video: boo
         *codec, "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", str(out),
     ]
     try:
-        proc = subprocess.run(cmd, capture_output=True, timeout=600, check=False)
+        with _ENCODERS:
+            proc = subprocess.run(cmd, capture_output=True, timeout=600, check=False)
     except subprocess.TimeoutExpired as exc:
         out.unlink(missing_ok=True)
         raise RuntimeError("ffmpeg took too long to cut the clip") from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -12,11 +13,12 @@ import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
+from starlette.routing import compile_path
 
 from app.api import ask, clips, health, jobs, media, openai_compat, search, transcripts
 from app.api.agent_bridge import AskRunner
 from app.api.auth import require_key
+from app.api.docs import docs_router
 from app.api.metrics import Metrics, MetricsMiddleware
 from app.api.state import ServiceState
 from app.api.threads import ThreadMap
@@ -40,6 +42,18 @@ _COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Malformed request body."},
     401: {"description": "Missing or invalid API key (when CHRONORAG_API_KEY is set)."},
 }
+
+
+def _methods_by_path(app: FastAPI) -> list[tuple[re.Pattern[str], set[str]]]:
+    """(path regex, methods) of every documented operation, built once."""
+    cached = getattr(app.state, "methods_by_path", None)
+    if cached is None:
+        cached = [
+            (compile_path(template)[0], {m.upper() for m in operations})
+            for template, operations in app.openapi()["paths"].items()
+        ]
+        app.state.methods_by_path = cached
+    return cached
 
 
 def _warm(state: ServiceState, names: Sequence[str]) -> None:
@@ -78,7 +92,6 @@ def create_app(
         metrics=metrics,
         threads=ThreadMap(settings.data_dir / "openai_threads.sqlite3"),
         upload_idle_timeout_s=upload_idle_timeout_s,
-        max_concurrent_asks=max_concurrent_asks,
     )
     state.warm_status = {name: "loading" for name in warm}
     if run_worker:
@@ -107,11 +120,15 @@ def create_app(
         version="0.1.0",
         summary="Ask questions about recorded video and meetings; answers cite the moments.",
         lifespan=lifespan,
+        openapi_url=None,  # served by app.api.docs, behind the key
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.chronorag = state
     app.state.ask_runner = AskRunner(state, max_concurrent_asks)
 
     app.include_router(health.router)
+    app.include_router(docs_router(app))
     protected = [Depends(require_key)]
     for module in (media, transcripts, clips, jobs, search, ask, openai_compat):
         app.include_router(module.router, dependencies=protected, responses=_COMMON_ERRORS)
@@ -122,13 +139,9 @@ def create_app(
     async def method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
         # Starlette names only the first route whose path matched; list every method
         # the path supports (e.g. GET and POST /v1/media are two routes)
+        path = request.url.path
         allowed = sorted(
-            {
-                method
-                for route in app.routes
-                if isinstance(route, APIRoute) and route.path_regex.match(request.url.path)
-                for method in route.methods
-            }
+            {m for regex, methods in _methods_by_path(app) if regex.match(path) for m in methods}
         )
         return JSONResponse(
             {"detail": "Method Not Allowed"},

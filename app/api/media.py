@@ -20,7 +20,7 @@ from app.api.media_files import extension_for, media_type_for, remove_media_file
 from app.api.schemas import Deleted, MediaList, MediaOut, UploadAccepted
 from app.api.state import ServiceState, State
 from app.api.uploads import FILE_FIELD, ReceivedUpload, UploadError, receive_upload
-from app.worker import latest_job_id
+from app.worker import latest_job_id, latest_job_ids
 
 log = logging.getLogger("chronorag.api")
 router = APIRouter(tags=["media"])
@@ -61,11 +61,10 @@ _UPLOAD_SCHEMA: dict[str, Any] = {
 }
 
 
-def to_out(state: ServiceState, record: Any, *, with_job: bool = True) -> MediaOut:
+def to_out(record: Any, job_id: str | None) -> MediaOut:
     data = record.model_dump()
     data["file_url"] = f"/v1/media/{record.media_id}/file"
-    if with_job:
-        data["job_id"] = latest_job_id(state.container.registry, record.media_id)
+    data["job_id"] = job_id
     return MediaOut(**data)
 
 
@@ -114,6 +113,9 @@ def _admit(state: ServiceState, upload: ReceivedUpload) -> UploadAccepted:
         existing = registry.get_media(media_id)
         if existing is not None and existing.status != "failed" and Path(existing.path).exists():
             job_id = latest_job_id(registry, media_id)
+            if job_id is None and existing.status == "ready":  # indexed by the CLI: no job
+                job_id = registry.create_job(media_id).job_id
+                registry.update_job(job_id, status="ready", stage="done", progress=1.0)
             if job_id is not None:
                 return UploadAccepted(media_id=media_id, job_id=job_id)
         final = media_dir / f"{media_id}{extension_for(info.format_name, info.has_video)}"
@@ -169,8 +171,9 @@ async def upload_media(request: Request, state: State) -> Any:
 
 @router.get("/v1/media", response_model=MediaList, summary="List media and their status")
 def list_media(state: State) -> MediaList:
-    records = state.container.registry.list_media()
-    return MediaList(media=[to_out(state, r) for r in records])
+    registry = state.container.registry
+    jobs = latest_job_ids(registry)
+    return MediaList(media=[to_out(r, jobs.get(r.media_id)) for r in registry.list_media()])
 
 
 @router.get(
@@ -180,7 +183,7 @@ def list_media(state: State) -> MediaList:
     summary="One media item",
 )
 def get_media(media_id: MediaId, state: State) -> MediaOut:
-    return to_out(state, get_record(state, media_id))
+    return to_out(get_record(state, media_id), latest_job_id(state.container.registry, media_id))
 
 
 @router.delete(
@@ -194,8 +197,11 @@ def delete_media(media_id: MediaId, state: State) -> Deleted:
     if record.status == "running":
         raise HTTPException(409, "the media is being indexed; delete it once the job finishes")
     container = state.container
-    container.registry.delete_media(media_id)  # first: no longer claimable nor searchable
+    # unsearchable first (search excludes every registered id that is not ready), then
+    # the points, then the record: a failure half-way never exposes orphaned points
+    container.registry.update_media(media_id, status="failed", error="being deleted")
     container.index.delete_media(media_id)
+    container.registry.delete_media(media_id)
     remove_media_files(
         Path(record.path), state.settings.media_dir, state.settings.keyframes_dir / media_id
     )

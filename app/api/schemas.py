@@ -110,6 +110,7 @@ class AskOut(BaseModel):
     spoken_text: str | None = None
     audio_url: str | None = None
     video_url: str | None = None
+    speech_error: str | None = None
 
 
 class Health(BaseModel):

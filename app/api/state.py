@@ -23,7 +23,6 @@ class ServiceState:
     threads: ThreadMap
     worker: IngestWorker | None = None
     upload_idle_timeout_s: float = 30.0
-    max_concurrent_asks: int = 4
     warm_status: dict[str, str] = field(default_factory=dict)
     warm_lock: threading.Lock = field(default_factory=threading.Lock)
 

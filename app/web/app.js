@@ -5,7 +5,7 @@
 
 const $ = (id) => document.getElementById(id);
 const KEY_STORE = "chronorag_key";
-const state = { media: new Map(), selected: null, threadId: null, pendingSeek: null };
+const state = { media: new Map(), mediaJson: "", selected: null, threadId: null };
 
 // --- API key -------------------------------------------------------------------------
 function apiKey() { return localStorage.getItem(KEY_STORE) || ""; }
@@ -156,9 +156,12 @@ async function refreshMedia() {
   try {
     const response = await api("/v1/media");
     if (response.ok) {
-      const { media } = await response.json();
-      state.media = new Map(media.map((m) => [m.media_id, m]));
-      renderMedia();
+      const text = await response.text();
+      if (text !== state.mediaJson) { // re-render only on change: keeps keyboard focus
+        state.mediaJson = text;
+        state.media = new Map(JSON.parse(text).media.map((m) => [m.media_id, m]));
+        renderMedia();
+      }
     }
   } catch (err) { console.warn(err); }
   const busy = [...state.media.values()].some((m) => m.status === "queued" || m.status === "running");
@@ -359,6 +362,7 @@ async function ask(event) {
         progress.textContent = payload.citations.length
           ? "Answered. Select a citation to play that moment."
           : "Answered.";
+        if (payload.speech_error) progress.textContent += ` (Not spoken: ${payload.speech_error})`;
         box.dataset.done = "true";
       } else if (kind === "error") {
         progress.textContent = `The agent failed: ${payload.detail}`;

@@ -1,0 +1,73 @@
+"""Evaluation dataset files: one JSON object per line, validated into ``EvalItem``s.
+
+A line: ``{"media": "path", "question": "...", "windows": [[start_s, end_s], ...],
+"keywords": [...]?, "lang": "en"?, "source": "speech|screen"?}``. Media paths are
+relative to the dataset file. Blank lines and lines starting with ``#`` are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+
+class DatasetError(ValueError):
+    """A dataset file that cannot be evaluated; the message names file and line."""
+
+
+class EvalItem(BaseModel):
+    """One question with its true time windows on one media file."""
+
+    media: Path
+    question: str = Field(min_length=1)
+    windows: list[tuple[float, float]] = Field(min_length=1)
+    keywords: list[str] = Field(default_factory=list)
+    lang: str = "en"
+    source: Literal["speech", "screen", "caption"] = "speech"
+
+    @field_validator("windows")
+    @classmethod
+    def _windows_ordered(cls, value: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        for start, end in value:
+            if start < 0 or end < start:
+                raise ValueError(f"window [{start}, {end}] must have 0 <= start <= end")
+        return value
+
+    @field_validator("question")
+    @classmethod
+    def _question_text(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("question is blank")
+        return value.strip()
+
+
+def load_dataset(path: Path) -> list[EvalItem]:
+    """Read and validate a dataset; media paths come back absolute and must exist."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: dataset file not found")
+    items: list[EvalItem] = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        try:
+            item = EvalItem.model_validate(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise DatasetError(f"{path}:{lineno}: not JSON ({exc.msg})") from None
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'line'}: {e['msg']}"
+                for e in exc.errors()
+            )
+            raise DatasetError(f"{path}:{lineno}: {problems}") from None
+        media = item.media if item.media.is_absolute() else path.parent / item.media
+        if not media.is_file():
+            raise DatasetError(f"{path}:{lineno}: media file not found: {media}")
+        items.append(item.model_copy(update={"media": media.resolve()}))
+    if not items:
+        raise DatasetError(f"{path}: no questions in the dataset")
+    return items

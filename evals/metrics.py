@@ -1,0 +1,312 @@
+"""Pure metric code: temporal IoU, ranks, citation checks and per-group aggregation.
+
+Nothing here touches models or files: the runner turns search hits and agent answers
+into the small records below and these functions score them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+Window = tuple[float, float]
+
+IOU_THRESHOLD = 0.5
+# Media timestamps are written and read back with limited precision (mm:ss in
+# citations): a citation may end this far past the media's end and still be valid.
+DURATION_TOLERANCE_S = 1.0
+
+
+@dataclass(frozen=True)
+class Span:
+    """A time span on one media item (a search hit or a citation)."""
+
+    media_id: str
+    start_s: float
+    end_s: float
+
+
+def iou(a: Window, b: Window) -> float:
+    """Temporal intersection over union of two closed intervals (0.0 when disjoint)."""
+    (a0, a1), (b0, b1) = _ordered(a), _ordered(b)
+    inter = min(a1, b1) - max(a0, b0)
+    if inter < 0:
+        return 0.0
+    union = max(a1, b1) - min(a0, b0)
+    if union <= 0:  # two identical instants
+        return 1.0
+    return inter / union
+
+
+def overlaps(a: Window, b: Window) -> bool:
+    """True when the closed intervals share at least one instant."""
+    (a0, a1), (b0, b1) = _ordered(a), _ordered(b)
+    return a0 <= b1 and b0 <= a1
+
+
+def best_iou(span: Span, media_id: str, windows: Sequence[Window]) -> float:
+    """Best IoU of ``span`` against the true windows; 0.0 when it is on another media."""
+    if span.media_id != media_id or not windows:
+        return 0.0
+    return max(iou((span.start_s, span.end_s), w) for w in windows)
+
+
+def hits_window(span: Span, media_id: str, windows: Sequence[Window]) -> bool:
+    """Lenient hit: the span is on the right media and overlaps any true window."""
+    return span.media_id == media_id and any(
+        overlaps((span.start_s, span.end_s), w) for w in windows
+    )
+
+
+def first_correct_rank(
+    hits: Sequence[Span],
+    media_id: str,
+    windows: Sequence[Window],
+    threshold: float = IOU_THRESHOLD,
+) -> int | None:
+    """1-based rank of the first hit with IoU >= threshold on the right media, else None."""
+    for rank, hit in enumerate(hits, start=1):
+        if best_iou(hit, media_id, windows) >= threshold:
+            return rank
+    return None
+
+
+@dataclass(frozen=True)
+class SearchScore:
+    """Search metrics for one question."""
+
+    r1: float
+    r5: float
+    top_iou: float
+    rr: float
+    lenient: float
+    rank: int | None
+
+
+def score_search(
+    hits: Sequence[Span], media_id: str, windows: Sequence[Window]
+) -> SearchScore:
+    """R1/R5 at IoU 0.5, IoU of the top hit, reciprocal rank, and the lenient hit: the
+    top hit overlaps a true window at all (right place, however loose the span)."""
+    rank = first_correct_rank(hits, media_id, windows)
+    top = best_iou(hits[0], media_id, windows) if hits else 0.0
+    return SearchScore(
+        r1=float(rank == 1),
+        r5=float(rank is not None and rank <= 5),
+        top_iou=top,
+        rr=1.0 / rank if rank else 0.0,
+        lenient=float(bool(hits) and hits_window(hits[0], media_id, windows)),
+        rank=rank,
+    )
+
+
+def _norm(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def keyword_fraction(answer: str, keywords: Sequence[str]) -> float | None:
+    """Share of keywords found in the answer (None when there are none).
+
+    Each keyword may list alternatives separated by ``|`` (e.g. ``"ten|10|दस"``):
+    answers come in the question's language, so a fact may be written several ways.
+    Latin alternatives must match whole words; others match as substrings.
+    """
+    if not keywords:
+        return None
+    text = _norm(answer)
+    found = 0
+    for keyword in keywords:
+        alternatives = [_norm(k.strip()) for k in keyword.split("|") if k.strip()]
+        if any(_contains(text, alt) for alt in alternatives):
+            found += 1
+    return found / len(keywords)
+
+
+def _contains(text: str, needle: str) -> bool:
+    if needle.isascii():
+        return re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", text) is not None
+    return needle in text
+
+
+def invalid_citations(
+    citations: Sequence[Span],
+    *,
+    durations: dict[str, float | None],
+    evidence: Sequence[Span] | None = None,
+) -> list[tuple[Span, str]]:
+    """Citations that point outside the media or outside the retrieved evidence.
+
+    ``durations`` maps every known media id to its duration (None when unknown);
+    ``evidence`` is what the answer was allowed to cite (None skips that check).
+    Returns (citation, reason) pairs.
+    """
+    bad: list[tuple[Span, str]] = []
+    for cite in citations:
+        if cite.media_id not in durations:
+            bad.append((cite, "unknown media"))
+            continue
+        duration = durations[cite.media_id]
+        if not _well_formed(cite):
+            bad.append((cite, "malformed span"))
+        elif duration is not None and cite.start_s > duration + DURATION_TOLERANCE_S:
+            bad.append((cite, "starts after the media ends"))
+        elif duration is not None and cite.end_s > duration + DURATION_TOLERANCE_S:
+            bad.append((cite, "ends after the media ends"))
+        elif evidence is not None and not any(
+            e.media_id == cite.media_id
+            and overlaps((cite.start_s, cite.end_s), (e.start_s, e.end_s))
+            for e in evidence
+        ):
+            bad.append((cite, "outside the evidence"))
+    return bad
+
+
+@dataclass(frozen=True)
+class AskScore:
+    """Answer metrics for one question."""
+
+    grounded: float  # some citation overlaps a true window on the right media
+    keywords: float | None
+    citations: int
+    invalid: int
+    refused: float
+    latency_s: float
+    error: bool = False
+    raw_citations: int = 0  # in the model's own text, before the agent repairs them
+    raw_invalid: int = 0
+
+
+def score_answer(
+    *,
+    answer: str,
+    citations: Sequence[Span],
+    media_id: str,
+    windows: Sequence[Window],
+    keywords: Sequence[str],
+    latency_s: float,
+    durations: dict[str, float | None],
+    evidence: Sequence[Span] | None = None,
+    raw_citations: Sequence[Span] = (),
+    refusal_phrases: Sequence[str] = (),
+) -> AskScore:
+    """Score one agent answer.
+
+    A refusal is an answer that cites nothing or says one of ``refusal_phrases`` (a
+    "not found" sentence with a citation stuck to it is still a refusal, and is never
+    counted as grounded). ``raw_citations`` are the ones the model wrote before the
+    agent validated them; they are checked the same way (how often the model itself
+    cites wrongly).
+    """
+    bad = invalid_citations(citations, durations=durations, evidence=evidence)
+    raw_bad = invalid_citations(raw_citations, durations=durations, evidence=evidence)
+    usable = [c for c in citations if _well_formed(c)]
+    text = _norm(answer)
+    refused = not citations or any(p.strip() and _norm(p.strip()) in text for p in refusal_phrases)
+    return AskScore(
+        grounded=float(not refused and any(hits_window(c, media_id, windows) for c in usable)),
+        keywords=keyword_fraction(answer, keywords),
+        citations=len(citations),
+        invalid=len(bad),
+        refused=float(refused),
+        latency_s=latency_s,
+        raw_citations=len(raw_citations),
+        raw_invalid=len(raw_bad),
+    )
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile (q in 0..100); NaN for no values."""
+    if not values:
+        return math.nan
+    data = sorted(values)
+    pos = (len(data) - 1) * q / 100.0
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
+
+
+@dataclass
+class ItemResult:
+    """Everything scored for one dataset line (search and/or ask part may be absent)."""
+
+    index: int
+    question: str
+    media: str
+    lang: str
+    source: str
+    search: SearchScore | None = None
+    ask: AskScore | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def _mean(values: Iterable[float]) -> float:
+    vals = list(values)
+    return sum(vals) / len(vals) if vals else math.nan
+
+
+def summarize(items: Sequence[ItemResult]) -> dict[str, Any]:
+    """Flat metric dict for a group of items (search and ask keys only when present)."""
+    out: dict[str, Any] = {"n": len(items)}
+    searched = [i.search for i in items if i.search is not None]
+    if searched:
+        out.update(
+            r1_iou50=_mean(s.r1 for s in searched),
+            r5_iou50=_mean(s.r5 for s in searched),
+            mean_iou=_mean(s.top_iou for s in searched),
+            mrr=_mean(s.rr for s in searched),
+            lenient_hit=_mean(s.lenient for s in searched),
+        )
+    asked = [i.ask for i in items if i.ask is not None]
+    if asked:
+        kw = [a.keywords for a in asked if a.keywords is not None]
+        total_citations = sum(a.citations for a in asked)
+        latencies = [a.latency_s for a in asked]
+        out.update(
+            cited_hit=_mean(a.grounded for a in asked),
+            keyword_acc=_mean(kw) if kw else math.nan,
+            citations=total_citations,
+            invalid_citations=sum(a.invalid for a in asked),
+            invalid_citation_rate=(
+                sum(a.invalid for a in asked) / total_citations if total_citations else 0.0
+            ),
+            refusals=int(sum(a.refused for a in asked)),
+            refusal_rate=_mean(a.refused for a in asked),
+            latency_p50_s=percentile(latencies, 50),
+            latency_p95_s=percentile(latencies, 95),
+            ask_errors=sum(a.error for a in asked),
+            raw_citations=sum(a.raw_citations for a in asked),
+            raw_invalid_citations=sum(a.raw_invalid for a in asked),
+        )
+    return out
+
+
+def breakdown(
+    items: Sequence[ItemResult], key: Callable[[ItemResult], str]
+) -> dict[str, dict[str, Any]]:
+    """``summarize`` per group, groups in sorted order."""
+    groups: dict[str, list[ItemResult]] = {}
+    for item in items:
+        groups.setdefault(key(item), []).append(item)
+    return {name: summarize(groups[name]) for name in sorted(groups)}
+
+
+def aggregate(items: Sequence[ItemResult]) -> dict[str, Any]:
+    """Overall metrics plus ``by_lang`` and ``by_source`` breakdowns."""
+    out = summarize(items)
+    out["by_lang"] = breakdown(items, lambda i: i.lang)
+    out["by_source"] = breakdown(items, lambda i: i.source)
+    return out
+
+
+def _ordered(w: Window) -> Window:
+    a, b = float(w[0]), float(w[1])
+    if math.isnan(a) or math.isnan(b) or b < a:
+        raise ValueError(f"not a time window (start <= end): {w}")
+    return a, b
+
+
+def _well_formed(span: Span) -> bool:
+    return 0 <= span.start_s <= span.end_s

@@ -1,0 +1,208 @@
+"""Write an evaluation as a Markdown report, a per-language bar chart (PNG) and JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from evals.metrics import ItemResult
+from evals.runner import EvalResult
+
+SEARCH_COLUMNS = [
+    ("r1_iou50", "R1@0.5"),
+    ("r5_iou50", "R5@0.5"),
+    ("mean_iou", "mean IoU"),
+    ("mrr", "MRR@10"),
+    ("lenient_hit", "lenient"),
+]
+ASK_COLUMNS = [
+    ("cited_hit", "cited hit"),
+    ("keyword_acc", "keywords"),
+    ("invalid_citations", "invalid cites"),
+    ("raw_invalid_citations", "raw invalid"),
+    ("refusals", "refusals"),
+    ("latency_p50_s", "p50 s"),
+    ("latency_p95_s", "p95 s"),
+]
+# Rates drawn in the chart (all in 0..1).
+CHART_METRICS = [
+    ("r1_iou50", "R1@IoU0.5"),
+    ("r5_iou50", "R5@IoU0.5"),
+    ("mrr", "MRR@10"),
+    ("cited_hit", "answer cites a true window"),
+    ("keyword_acc", "keyword accuracy"),
+]
+
+
+def fmt_value(value: Any, key: str = "") -> str:
+    """A metric for a table cell: rates with 3 decimals, seconds with 1, '–' if missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float) and key.endswith("_s"):
+        return f"{value:.1f}"
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+    return str(value)
+
+
+def metric_columns(metrics: dict[str, Any]) -> list[tuple[str, str]]:
+    cols = [("n", "n")]
+    if "r1_iou50" in metrics:
+        cols += SEARCH_COLUMNS
+    if "cited_hit" in metrics:
+        cols += ASK_COLUMNS
+    return cols
+
+
+def metrics_table(rows: dict[str, dict[str, Any]], first: str) -> str:
+    """A Markdown table: one row per group, one column per metric present."""
+    cols = metric_columns(next(iter(rows.values()))) if rows else [("n", "n")]
+    lines = [
+        "| " + " | ".join([first] + [label for _, label in cols]) + " |",
+        "|" + "---|" * (len(cols) + 1),
+    ]
+    for name, metrics in rows.items():
+        cells = [name] + [fmt_value(metrics.get(key), key) for key, _ in cols]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _item_row(item: ItemResult) -> str:
+    question = item.question.replace("|", "\\|")
+    cells = [str(item.index + 1), item.lang, item.source, item.media, question]
+    if item.search is not None:
+        rank = item.search.rank
+        cells += [str(rank) if rank else "–", f"{item.search.top_iou:.2f}"]
+    if item.ask is not None:
+        kw = item.ask.keywords
+        cells += [
+            "yes" if item.ask.grounded else "no",
+            "–" if kw is None else f"{kw:.2f}",
+            str(item.ask.invalid),
+            f"{item.ask.latency_s:.1f}",
+        ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def render_markdown(result: EvalResult, chart_name: str | None = None) -> str:
+    """The whole report as Markdown."""
+    m = result.metrics
+    parts = [
+        "# ChronoRAG evaluation",
+        "",
+        f"- dataset: `{result.dataset}` ({m['n']} questions, mode `{result.mode}`)",
+        f"- run: {result.started_at}, {result.elapsed_s:.0f} s",
+        "- models: " + ", ".join(f"{k}={v}" for k, v in result.models.items() if v),
+        "",
+        "A search hit counts only on the right media; R@k uses IoU ≥ 0.5 with a true "
+        "window; *lenient*: the top hit overlaps a true window at all. *cited hit*: the "
+        "answer cites a span overlapping a true window. *invalid cites*: citations outside "
+        "the media or outside the evidence the agent retrieved (*raw*: in the model's text, "
+        "before the agent repairs or drops them). A refusal is an answer without citations "
+        "or one that says the agent's not-found sentence.",
+        "",
+        "## Overall",
+        "",
+        metrics_table({"all": m}, "set"),
+        "",
+        "## By language",
+        "",
+        metrics_table(m["by_lang"], "lang"),
+        "",
+        "## By source",
+        "",
+        metrics_table(m["by_source"], "source"),
+        "",
+    ]
+    if chart_name:
+        parts += [f"![per-language scores]({chart_name})", ""]
+    head = ["#", "lang", "source", "media", "question"]
+    if result.mode in ("search", "both"):
+        head += ["rank", "top IoU"]
+    if result.mode in ("ask", "both"):
+        head += ["cited hit", "keywords", "invalid", "latency s"]
+    parts += [
+        "## Questions",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+        *(_item_row(i) for i in result.items),
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def render_chart(by_lang: dict[str, dict[str, Any]], path: Path) -> Path:
+    """Grouped bars: one group per language, one bar per rate metric present."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    langs = list(by_lang)
+    metrics = [
+        (key, label)
+        for key, label in CHART_METRICS
+        if any(not _missing(by_lang[lang].get(key)) for lang in langs)
+    ]
+    if not langs or not metrics:
+        raise ValueError("nothing to chart: no per-language rates")
+    width = 0.8 / len(metrics)
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(langs) + 3), 4.2), dpi=110)
+    for k, (key, label) in enumerate(metrics):
+        values = [_zero(by_lang[lang].get(key)) for lang in langs]
+        xs = [i + (k - (len(metrics) - 1) / 2) * width for i in range(len(langs))]
+        bars = ax.bar(xs, values, width=width, label=label)
+        ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
+    ax.set_xticks(range(len(langs)), [f"{lang} (n={by_lang[lang]['n']})" for lang in langs])
+    ax.set_ylim(0, 1.12)
+    ax.set_ylabel("score")
+    ax.set_title("ChronoRAG evaluation by question language")
+    ax.legend(fontsize=8, loc="upper center", ncols=min(len(metrics), 3),
+              bbox_to_anchor=(0.5, -0.1))
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _zero(value: Any) -> float:
+    return 0.0 if _missing(value) else float(value)
+
+
+def write_report(result: EvalResult, out_dir: Path) -> dict[str, Path]:
+    """Write ``report.md``, ``by_language.png`` and ``results.json`` into ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    chart = render_chart(result.metrics["by_lang"], out_dir / "by_language.png")
+    report = out_dir / "report.md"
+    report.write_text(render_markdown(result, chart.name), encoding="utf-8")
+    data = out_dir / "results.json"
+    payload = {
+        "summary": result.summary(),
+        "media": result.media,
+        "items": [_item_json(i) for i in result.items],
+    }
+    data.write_text(json.dumps(payload, ensure_ascii=False, indent=1, default=str) + "\n",
+                    encoding="utf-8")
+    return {"report": report, "chart": chart, "json": data}
+
+
+def _item_json(item: ItemResult) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "index": item.index, "question": item.question, "media": item.media,
+        "lang": item.lang, "source": item.source, "detail": item.detail,
+    }
+    if item.search is not None:
+        out["search"] = asdict(item.search)
+    if item.ask is not None:
+        out["ask"] = asdict(item.ask)
+    return out

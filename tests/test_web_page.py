@@ -1,0 +1,210 @@
+"""The web page end to end in a real browser: Debian Chromium, headless, driven by
+Playwright — key prompt, upload with progress, live status, a streamed answer, and a
+citation that seeks the player to the cited moment. Tamil/Hindi text round-trips."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.media import MediaFixture
+from tests.test_api_harness import (  # noqa: F401
+    API_KEY,
+    TALK_TITLE,
+    LiveServer,
+    indexed_talk,
+    service,
+)
+
+pytestmark = pytest.mark.slow
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
+QUESTION = "What did Mr. John Dashwood have leisure to consider?"
+TITLE = "கூட்டம் — बैठक"  # Tamil and Hindi
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian chromium is required at /usr/bin/chromium (apt install chromium)")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, service: LiveServer) -> Iterator[Page]:  # noqa: F811
+    context = browser.new_context(base_url=service.url)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        yield page
+    finally:
+        context.close()
+    assert errors == [], errors
+
+
+def enter_key(page: Page, key: str) -> None:
+    dialog = page.locator("#key-dialog")
+    expect(dialog).to_be_visible()
+    page.get_by_label("API key", exact=True).fill(key)
+    page.get_by_role("button", name="Save key").click()
+
+
+def test_page_asks_for_the_key_and_is_labelled(page: Page) -> None:
+    page.goto("/")
+    enter_key(page, "wrong-key")
+    expect(page.locator("#key-error")).to_have_text("That key was not accepted.")
+    enter_key(page, API_KEY)
+    expect(page.locator("#key-dialog")).to_be_hidden()
+    expect(page.locator("#media-table")).to_be_visible()
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('input, textarea, select')]
+            .filter(el => el.type !== 'hidden' && !el.closest('label')
+                    && el.labels.length === 0 && !el.getAttribute('aria-label'))
+            .map(el => el.id)"""
+    )
+    assert unlabelled == []
+    assert page.locator("#answer").get_attribute("aria-live") == "polite"
+    assert page.evaluate("document.characterSet") == "UTF-8"
+    # fonts for Indian scripts are available to the page (Debian fonts-noto-core)
+    for font, sample in (("Noto Sans Tamil", "கூட்டம்"), ("Noto Sans Devanagari", "बैठक")):
+        assert page.evaluate(
+            "async ([f, s]) => { await document.fonts.load(`16px '${f}'`, s); "
+            "return document.fonts.check(`16px '${f}'`, s); }",
+            [font, sample],
+        ), font
+
+
+def test_upload_wait_ask_and_jump_to_the_cited_moment(
+    page: Page, media: MediaFixture, tmp_path: Path
+) -> None:
+    # a copy with other bytes, so this upload is indexed now rather than deduplicated
+    upload = tmp_path / "web-talk.mp4"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(media.video), "-c", "copy",
+         "-metadata", "comment=web test", str(upload)],
+        check=True,
+    )  # fmt: skip
+    page.goto("/")
+    enter_key(page, API_KEY)
+    page.get_by_label("Video or audio file").set_input_files(str(upload))
+    page.get_by_label("Title (optional)").fill(TITLE)
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator("#upload-status")).to_contain_text("Uploaded", timeout=60_000)
+    assert page.locator("#upload-progress").evaluate("el => el.value") == 100
+
+    row = page.locator("#media-list tr", has_text=TITLE)
+    expect(row).to_have_attribute("data-status", "ready", timeout=600_000)
+    expect(row.locator("td").first).to_have_text(TITLE)
+
+    # ask about this recording only (the shared service holds other copies of the talk)
+    row.get_by_role("button", name=f"Play {TITLE}").click()
+    expect(row).to_have_attribute("aria-current", "true")
+    page.get_by_label("only the selected recording").check()
+    page.get_by_label("Question (any language)").fill(QUESTION)
+    page.get_by_label("Answer as").select_option("audio")
+    # count how often the answer box changes: tokens stream in before the final render
+    page.evaluate(
+        """() => { window.answerUpdates = 0;
+            new MutationObserver(() => window.answerUpdates++).observe(
+                document.getElementById('answer'),
+                {childList: true, characterData: true, subtree: true}); }"""
+    )
+    page.get_by_role("button", name="Ask", exact=True).click()
+    expect(page.locator("#answer")).to_have_attribute("data-done", "true", timeout=600_000)
+    assert page.locator("#answer").inner_text().strip()
+    assert page.evaluate("window.answerUpdates") >= 3
+    # the spoken answer is in the page and playable
+    audio = page.locator("#answer-audio")
+    expect(audio).to_be_visible()
+    assert audio.get_attribute("src").startswith("/v1/answers/")
+    page.wait_for_function(
+        "() => document.getElementById('answer-audio').readyState >= 1", timeout=60_000
+    )
+    assert audio.evaluate("el => el.duration") > 0.5
+    links = page.locator("#citations a.citation")
+    assert links.count() >= 1, page.locator("#answer").inner_text()
+
+    link = links.first
+    start = float(link.get_attribute("data-start"))
+    media_id = link.get_attribute("data-media-id")
+    assert media_id == row.get_attribute("data-media-id")
+    link.click()
+    player = page.locator("#player")
+    expect(player).to_have_attribute("data-seeked-to", link.get_attribute("data-start"))
+    assert player.get_attribute("data-media-id") == media_id
+    current = player.evaluate("el => el.currentTime")
+    # seeked to the cited start; it may already be playing on from there
+    assert start - 0.05 <= current <= start + 2.0, (current, start)
+
+
+def test_inline_citations_seek_the_player(
+    page: Page, indexed_talk: dict[str, Any]  # noqa: F811
+) -> None:
+    """The page's own answer rendering (no model involved): an answer whose text cites
+    ``[title @ mm:ss–mm:ss]`` gets inline links, and each seeks the real media."""
+    page.goto("/")
+    enter_key(page, API_KEY)
+    result = {
+        "answer": f"The volcano slide. [{TALK_TITLE} @ 00:20–00:31] Then piano.",
+        "language": "en",
+        "thread_id": "t",
+        "citations": [
+            {"media_id": indexed_talk["media_id"], "title": TALK_TITLE,
+             "start_s": 20.4, "end_s": 31.0, "quote": "VOLCANO SAFETY"},
+        ],
+        "audio_url": None,
+        "video_url": None,
+    }  # fmt: skip
+    page.evaluate("result => renderAnswer(result)", result)
+    inline = page.locator("#answer a.citation")
+    expect(inline).to_have_text(f"[{TALK_TITLE} @ 00:20–00:31]")
+    expect(page.locator("#answer")).to_contain_text("The volcano slide.")
+    inline.click()
+    player = page.locator("#player")
+    expect(player).to_have_attribute("data-seeked-to", "20.4", timeout=60_000)
+    current = player.evaluate("el => el.currentTime")
+    assert 20.35 <= current <= 22.4, current
+
+
+def test_titles_are_shown_as_text_never_markup(
+    page: Page, service: LiveServer, media: MediaFixture, tmp_path: Path  # noqa: F811
+) -> None:
+    hostile = '<img src=x onerror="window.pwned=1">Quarterly <b>review</b>'
+    piece = tmp_path / "piece.m4a"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(media.audio), "-t", "3",
+         "-c", "copy", str(piece)],
+        check=True,
+    )  # fmt: skip
+    with service.client() as client:
+        response = client.post(
+            "/v1/media", files={"file": (piece.name, piece.read_bytes())}, data={"title": hostile}
+        )
+        assert response.status_code == 202
+    page.goto("/")
+    enter_key(page, API_KEY)
+    row = page.locator("#media-list tr", has_text="Quarterly")
+    expect(row.locator("td").first).to_have_text(hostile)
+    assert row.locator("img, b").count() == 0
+    assert page.evaluate("window.pwned") is None
