@@ -24,6 +24,7 @@ COPY graphs ./graphs
 COPY ingestion ./ingestion
 COPY vectorstore ./vectorstore
 COPY speech ./speech
+COPY evals ./evals
 
 # The project's runtime dependencies (headless OpenCV only; no torch, no vLLM), then
 # rapidocr without its declared GUI opencv-python dependency (its real deps are in

@@ -5,6 +5,8 @@ export OMP_WAIT_POLICY := PASSIVE
 VENV := .venv
 PY := $(VENV)/bin/python
 
+EVAL_MODE ?= both
+
 .PHONY: setup demo test lint bench eval clean
 
 setup:
@@ -23,6 +25,13 @@ bench: setup
 	$(PY) bench/ingest.py
 	$(PY) bench/search.py --points 100000
 	$(PY) bench/ask.py
+	$(PY) bench/speech.py
+	$(PY) bench/load.py
+
+eval: setup
+	$(PY) -m evals.devset .chronorag/devset
+	CHRONORAG_HOME=.chronorag/eval $(VENV)/bin/chronorag eval .chronorag/devset/dataset.jsonl \
+		--mode $(EVAL_MODE) --out .chronorag/eval-report
 
 clean:
 	rm -rf .chronorag .pytest_cache
