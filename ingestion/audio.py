@@ -22,9 +22,14 @@ SAMPLE_RATE = 16_000
 _GAP_FILL_S = 0.25  # timestamp jumps larger than this are filled with silence
 
 
+def _samples(frame: av.AudioFrame) -> np.ndarray:
+    return frame.to_ndarray().reshape(-1).astype(np.float32, copy=False)
+
+
 def stream_audio(path: Path, block_s: float = 30.0) -> Iterator[np.ndarray]:
     """16 kHz mono float32 blocks of about ``block_s`` seconds, in media time from 0."""
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+    resampler: av.AudioResampler | None = None
+    source: tuple[str, str, int] | None = None  # the input the resampler was set up for
     block = int(block_s * SAMPLE_RATE)
     pending: list[np.ndarray] = []
     pending_n = 0
@@ -43,17 +48,34 @@ def stream_audio(path: Path, block_s: float = 30.0) -> Iterator[np.ndarray]:
             pending_n = len(rest)
 
     for t, frame in decoded_frames(path, "audio"):
+        shape = (frame.format.name, frame.layout.name, frame.sample_rate)
+        if shape != source:  # a stream may change rate or channels mid-way (joined TS)
+            if resampler is not None:
+                for out in resampler.resample(None):
+                    yield from push(_samples(out))
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+            source = shape
         if t is not None:
             lag = t - emitted / SAMPLE_RATE
             if lag > _GAP_FILL_S:  # packets were lost: keep later audio at its true time
-                yield from push(np.zeros(int(lag * SAMPLE_RATE), np.float32))
+                # block by block: a wild timestamp must not allocate hours of zeros at once
+                for n in _gap_blocks(int(lag * SAMPLE_RATE), block):
+                    yield from push(np.zeros(n, np.float32))
         frame.pts = None  # let the resampler run on a continuous clock
         for out in resampler.resample(frame):
-            yield from push(out.to_ndarray().reshape(-1).astype(np.float32, copy=False))
-    for out in resampler.resample(None):
-        yield from push(out.to_ndarray().reshape(-1).astype(np.float32, copy=False))
+            yield from push(_samples(out))
+    for out in resampler.resample(None) if resampler is not None else ():
+        yield from push(_samples(out))
     if pending_n:
         yield np.concatenate(pending)
+
+
+def _gap_blocks(total: int, block: int) -> Iterator[int]:
+    """Sizes (each ≤ ``block``) that add up to ``total``."""
+    while total > 0:
+        n = min(total, block)
+        yield n
+        total -= n
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ A chunk follows the words: it ends at a long pause (≥ ``pause_s``), at a sente
 end once it is long enough, or when it reaches ``max_s`` / ``max_words``. Its
 start and end are the first and last word times, so a chunk never spans a long
 silence. Consecutive chunks of continuous speech share ``overlap_words`` words.
+No two chunks start in the same millisecond: that is their point id in the index.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ class ChunkParams:
     min_sentence_fraction: float = 0.3  # split at a sentence end past this share of max_s
 
 
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
 def word_groups(words: list[Word], params: ChunkParams) -> list[list[Word]]:
     """Group words into chunks' word lists (overlap included)."""
     groups: list[list[Word]] = []
@@ -37,14 +42,20 @@ def word_groups(words: list[Word], params: ChunkParams) -> list[list[Word]]:
         if len(current) > carried:
             groups.append(current)
         keep = min(params.overlap_words, len(current) - 1) if overlap else 0
+        # The next chunk must start at another millisecond than this one: a chunk's point
+        # id is (media, source, start ms), and words Whisper stamps alike would collide.
+        while keep > 0 and _ms(current[-keep].start) == _ms(current[0].start):
+            keep -= 1
         current = current[len(current) - keep :] if keep > 0 else []
         carried = len(current)
 
     for word in words:
         if current and word.start - current[-1].end >= params.pause_s:
             close(overlap=False)
-        if current and (
-            word.end - current[0].start > params.max_s or len(current) >= params.max_words
+        if (
+            current
+            and (word.end - current[0].start > params.max_s or len(current) >= params.max_words)
+            and _ms(word.start) != _ms(current[0].start)  # else the two would share an id
         ):
             close(overlap=True)
         current.append(word)

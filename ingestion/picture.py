@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,18 +17,10 @@ import cv2
 import numpy as np
 
 from ingestion.ocr import OCR
-from ingestion.scenes import Scene, iter_scenes
+from ingestion.scenes import Scene, SceneParams, iter_scenes
 from vectorstore.schema import Chunk
 
 _SAME_FRAME_MEAN_DIFF = 3.0  # mean abs difference (0–255) of 64×36 grey thumbnails
-
-
-@dataclass(frozen=True)
-class SceneParams:
-    threshold: float = 27.0
-    min_scene_s: float = 1.0
-    max_keyframe_gap_s: float = 30.0
-    sample_fps: float = 3.0
 
 
 @dataclass
@@ -58,29 +51,24 @@ def analyse_picture(
     result = PictureResult([], [], 0)
     prev_thumb: np.ndarray | None = None
     prev_text = ""
-    for scene in iter_scenes(
-        path,
-        threshold=params.threshold,
-        min_scene_s=params.min_scene_s,
-        max_gap_s=params.max_keyframe_gap_s,
-        sample_fps=params.sample_fps,
-        duration_s=duration_s,
-        stop=stop,
-        progress=progress,
-    ):
-        jpeg = out_dir / f"{round(scene.keyframe_s * 1000):09d}.jpg"
-        if not cv2.imwrite(str(jpeg), scene.image, [cv2.IMWRITE_JPEG_QUALITY, 85]):
-            raise OSError(f"could not write keyframe {jpeg}")
-        result.keyframes.append(jpeg)
-        if ocr is None:
-            continue
-        thumb = _thumb(scene.image)
-        same = prev_thumb is not None and np.abs(thumb - prev_thumb).mean() < _SAME_FRAME_MEAN_DIFF
-        prev_thumb = thumb
-        if not same:
-            prev_text = ocr.read(scene.image).strip()
-            result.ocr_calls += 1
-        _add_screen_chunk(result.chunks, scene, prev_text, jpeg, media_id, recorded_at)
+    scenes = iter_scenes(path, params, duration_s=duration_s, stop=stop, progress=progress)
+    with closing(scenes):  # an error below releases the video file at once
+        for scene in scenes:
+            jpeg = out_dir / f"{round(scene.keyframe_s * 1000):09d}.jpg"
+            if not cv2.imwrite(str(jpeg), scene.image, [cv2.IMWRITE_JPEG_QUALITY, 85]):
+                raise OSError(f"could not write keyframe {jpeg}")
+            result.keyframes.append(jpeg)
+            if ocr is None:
+                continue
+            thumb = _thumb(scene.image)
+            same = (
+                prev_thumb is not None and np.abs(thumb - prev_thumb).mean() < _SAME_FRAME_MEAN_DIFF
+            )
+            prev_thumb = thumb
+            if not same:
+                prev_text = ocr.read(scene.image).strip()
+                result.ocr_calls += 1
+            _add_screen_chunk(result.chunks, scene, prev_text, jpeg, media_id, recorded_at)
     return result
 
 

@@ -23,8 +23,9 @@ from typing import Literal
 from ingestion.chunking import ChunkParams, speech_chunks
 from ingestion.errors import MediaError
 from ingestion.ocr import OCR
-from ingestion.picture import PictureResult, SceneParams, analyse_picture
+from ingestion.picture import PictureResult, analyse_picture
 from ingestion.probe import MediaInfo, probe
+from ingestion.scenes import SceneParams
 from ingestion.transcribe import Transcriber, Transcript
 from vectorstore.index import ChunkIndex
 from vectorstore.registry import MediaRecord, Registry
@@ -91,7 +92,9 @@ class _Progress:
 
 
 class Ingestor:
-    """Turns media files into indexed chunks; one instance per process (holds the models)."""
+    """Turns media files into indexed chunks; one instance per process (holds the models).
+
+    Thread-safe: different files ingest in parallel, the same file once at a time."""
 
     def __init__(
         self,
@@ -129,6 +132,9 @@ class Ingestor:
             max_keyframe_gap_s=max_keyframe_gap_s,
             sample_fps=sample_fps,
         )
+        # one ingestion per media item at a time (the worker runs jobs in several threads)
+        self._media_locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
 
     # --- public -----------------------------------------------------------------------
     def ingest(
@@ -148,7 +154,23 @@ class Ingestor:
             raise MediaError(path, "file not found")
         sha = file_sha256(path)
         media_id = sha[:16]
-        title = title or path.stem
+        with self._locks_guard:
+            lock = self._media_locks.setdefault(media_id, threading.Lock())
+        with lock:  # a second caller waits, then finds the item ready (or retries it)
+            return self._ingest_locked(
+                path, sha, title or path.stem, recorded_at, progress, raise_errors
+            )
+
+    def _ingest_locked(
+        self,
+        path: Path,
+        sha: str,
+        title: str,
+        recorded_at: datetime | None,
+        progress: ProgressFn | None,
+        raise_errors: bool,
+    ) -> IngestOutcome:
+        media_id = sha[:16]
         existing = self.registry.get_media(media_id)
         if existing is not None and existing.status == "ready":
             return IngestOutcome.from_record(existing)
@@ -166,8 +188,14 @@ class Ingestor:
                 path, media_id, title, recorded_at, _Progress(self.registry, media_id, progress)
             )
         except BaseException as exc:
-            self.discard(media_id)
             error = str(exc) or type(exc).__name__
+            try:
+                self.discard(media_id)
+            except Exception as cleanup:
+                # Keep the first error. Leftovers stay unsearchable (the item is not ready)
+                # and the next attempt at this file discards them before it starts.
+                error += f" (cleanup failed too: {cleanup})"
+                exc.add_note(f"cleanup of {media_id} failed too: {cleanup}")
             self.registry.update_media(media_id, status="failed", error=error, chunks=0)
             if raise_errors or not isinstance(exc, Exception):
                 raise
@@ -185,19 +213,15 @@ class Ingestor:
         then mark them ``failed`` (or ``queued`` with ``requeue=True``). Call at startup,
         before any ingestion runs in this data dir. Returns the ids cleaned."""
         cleaned = []
+        # a failed item keeps the stage it died in; a requeued one starts over
+        after: dict[str, object] = (
+            {"status": "queued", "stage": None, "progress": 0.0}
+            if requeue
+            else {"status": "failed", "error": "ingestion was interrupted"}
+        )
         for record in self.registry.list_media("running"):
             self.discard(record.media_id)
-            if requeue:
-                self.registry.update_media(
-                    record.media_id, status="queued", stage=None, progress=0.0, chunks=0
-                )
-            else:
-                self.registry.update_media(
-                    record.media_id,
-                    status="failed",
-                    error="ingestion was interrupted",
-                    chunks=0,
-                )
+            self.registry.update_media(record.media_id, chunks=0, **after)
             cleaned.append(record.media_id)
         return cleaned
 
@@ -218,7 +242,7 @@ class Ingestor:
         picture = _PictureThread(self, path, media_id, info, recorded_at, progress)
         picture.start()
         try:
-            transcript = self._speech(path, info, progress)
+            transcript = self._speech(path, info, progress, picture)
             # Speech chunks go in while the picture work may still run (their embedding
             # overlaps it); the item stays out of search until it is marked ready.
             progress("index", 0.0)
@@ -257,13 +281,18 @@ class Ingestor:
             chunks=count,
         )
 
-    def _speech(self, path: Path, info: MediaInfo, progress: _Progress) -> Transcript:
+    def _speech(
+        self, path: Path, info: MediaInfo, progress: _Progress, picture: _PictureThread
+    ) -> Transcript:
         if not info.has_audio:
             return Transcript("und", 0.0, info.duration_s or 0.0, [])
-        progress("speech", 0.0)
-        return self.transcriber.transcribe(
-            path, language=self.language, progress=progress.stage("speech")
-        )
+
+        def report(fraction: float) -> None:
+            picture.check()  # a failed picture stage stops the transcription early
+            progress("speech", fraction)
+
+        report(0.0)
+        return self.transcriber.transcribe(path, language=self.language, progress=report)
 
 
 class _PictureThread:
@@ -314,6 +343,11 @@ class _PictureThread:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+
+    def check(self) -> None:
+        """Raise the picture stage's error now if it has already failed."""
+        if self._error is not None:
+            raise self._error
 
     def result(self) -> PictureResult:
         if self._thread is not None:

@@ -9,6 +9,7 @@ that contains speech, and then kept for the remaining pieces.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,6 +120,9 @@ def transcribe_in_pieces(
             progress(min(1.0, end / duration))
     if progress:
         progress(1.0)
+    if not words and language is None:
+        # Whisper names a language even for silence; with nothing said there is none
+        detected, probability = None, 0.0
     return Transcript(
         language=detected or "und",
         language_probability=probability,
@@ -127,7 +131,39 @@ def transcribe_in_pieces(
     )
 
 
-class FasterWhisperTranscriber:
+class PieceTranscriber(ABC):
+    """A ``Transcriber`` that sends the file's audio through ``_piece`` one silence-cut
+    piece (≤ ``max_piece_s``) at a time; see :func:`transcribe_in_pieces`."""
+
+    name: str
+    model: str
+    max_piece_s: float
+
+    @abstractmethod
+    def _piece(self, piece: AudioPiece, language: str | None) -> tuple[list[Word], str, float]:
+        """(words in piece time, language, its probability) of one piece."""
+
+    def _forced_language(self, language: str) -> str:
+        """Check a language the caller forces (backends that know their languages do)."""
+        return language
+
+    def transcribe(
+        self,
+        path: Path,
+        *,
+        language: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Transcript:
+        return transcribe_in_pieces(
+            Path(path),
+            self._piece,
+            max_piece_s=self.max_piece_s,
+            language=self._forced_language(language) if language else None,
+            progress=progress,
+        )
+
+
+class FasterWhisperTranscriber(PieceTranscriber):
     """faster-whisper (CTranslate2) on a local model folder, with VAD and word timestamps."""
 
     name = "faster-whisper"
@@ -174,21 +210,6 @@ class FasterWhisperTranscriber:
             if w.word.strip()
         ]
         return words, info.language, info.language_probability
-
-    def transcribe(
-        self,
-        path: Path,
-        *,
-        language: str | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> Transcript:
-        return transcribe_in_pieces(
-            Path(path),
-            self._piece,
-            max_piece_s=self.max_piece_s,
-            language=language,
-            progress=progress,
-        )
 
 
 def __getattr__(name: str) -> object:

@@ -10,20 +10,13 @@ from __future__ import annotations
 
 import io
 import wave
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from openai import OpenAI
 
 from ingestion.audio import SAMPLE_RATE, AudioPiece
-from ingestion.transcribe import (
-    ProgressCallback,
-    Transcript,
-    Word,
-    spread_words,
-    transcribe_in_pieces,
-)
+from ingestion.transcribe import PieceTranscriber, Word, spread_words
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 MAX_PIECE_S = 600.0
@@ -60,7 +53,7 @@ def _get(obj: Any, key: str, default: Any = None) -> Any:
     return obj.get(key, default) if isinstance(obj, dict) else getattr(obj, key, default)
 
 
-class OpenAITranscriber:
+class OpenAITranscriber(PieceTranscriber):
     """Client of an OpenAI-compatible transcription server (e.g. vLLM + Whisper)."""
 
     name = "openai"
@@ -107,18 +100,3 @@ class OpenAITranscriber:
                 end = min(max(float(_get(seg, "end", start)), start), piece.duration_s)
                 words += spread_words(start, end, str(_get(seg, "text", "")))
         return words, language_code(_get(response, "language")), 1.0
-
-    def transcribe(
-        self,
-        path: Path,
-        *,
-        language: str | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> Transcript:
-        return transcribe_in_pieces(
-            Path(path),
-            self._piece,
-            max_piece_s=self.max_piece_s,
-            language=language,
-            progress=progress,
-        )

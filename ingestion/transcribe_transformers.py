@@ -19,13 +19,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ingestion.audio import SAMPLE_RATE, AudioPiece
-from ingestion.transcribe import (
-    ProgressCallback,
-    Transcript,
-    Word,
-    spread_words,
-    transcribe_in_pieces,
-)
+from ingestion.transcribe import PieceTranscriber, Word, spread_words
 
 Timestamps = Literal["auto", "word", "segment"]
 _LANG_TOKEN = re.compile(r"^<\|([a-z]{2,3}(?:_[a-z]+)?)\|>$")
@@ -51,7 +45,7 @@ def resolve_model_path(model: str | Path) -> Path:
         ) from exc
 
 
-class TransformersTranscriber:
+class TransformersTranscriber(PieceTranscriber):
     """Whisper through transformers: chunked long-form decoding, word or segment timestamps,
     forced or detected language; batched on GPU."""
 
@@ -120,7 +114,7 @@ class TransformersTranscriber:
         """Language codes the checkpoint knows (``['en']`` for English-only models)."""
         return sorted(self._codes) if self._multilingual else ["en"]
 
-    def _check_language(self, language: str) -> str:
+    def _forced_language(self, language: str) -> str:
         code = language.strip().lower()
         if not self._multilingual:
             if code != "en":
@@ -178,22 +172,6 @@ class TransformersTranscriber:
         else:
             words = _segment_words(chunks, piece.duration_s)
         return words, language, probability
-
-    def transcribe(
-        self,
-        path: Path,
-        *,
-        language: str | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> Transcript:
-        forced = self._check_language(language) if language else None
-        return transcribe_in_pieces(
-            Path(path),
-            self._piece,
-            max_piece_s=self.max_piece_s,
-            language=forced,
-            progress=progress,
-        )
 
 
 def _span(chunk: dict[str, Any], limit: float) -> tuple[float, float]:

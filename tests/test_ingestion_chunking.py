@@ -49,6 +49,16 @@ def test_chunks_carry_exact_word_times_and_metadata() -> None:
     assert chunks[0].text == "w0 w1 w2"
 
 
+def test_words_stamped_alike_never_give_two_chunks_one_point_id() -> None:
+    # Whisper can give several words one start time; overlap must not start the next chunk
+    # at the same millisecond (its point would overwrite this one's)
+    words = words_at([0.0] * 4 + [0.5] * 4 + [1.0] * 4, dur=0.0)
+    params = ChunkParams(max_words=3, overlap_words=2)
+    chunks = speech_chunks(words, media_id="m", language="en", recorded_at=None, params=params)
+    assert len({c.point_id for c in chunks}) == len(chunks) > 1
+    assert {w for c in chunks for w in c.text.split()} == {w.text for w in words}
+
+
 @pytest.mark.parametrize("n", [0, 1])
 def test_tiny_inputs(n: int) -> None:
     assert len(word_groups(words_at([0.0] * n), ChunkParams())) == n

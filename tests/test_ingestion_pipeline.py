@@ -188,6 +188,61 @@ def test_audio_only_file(shared: Env, media: MediaFixture) -> None:
     assert not (shared.keyframes / out.media_id).exists()
 
 
+def _ffmpeg(*args: str) -> None:
+    import subprocess
+
+    subprocess.run(["ffmpeg", "-nostdin", "-y", "-loglevel", "error", *args], check=True)
+
+
+def test_audio_without_speech_is_ready_with_nothing_said(fresh: Env, tmp_path: Path) -> None:
+    noise = tmp_path / "room-noise.ogg"
+    _ffmpeg("-f", "lavfi", "-i", "anoisesrc=color=pink:amplitude=0.02:seed=3", "-t", "6",
+            "-c:a", "libvorbis", str(noise))  # fmt: skip
+    out = fresh.ingestor.ingest(noise)
+    assert out.status == "ready" and out.chunks == 0 and out.language is None
+    assert out.duration_s == pytest.approx(6.0, abs=0.1)
+    last = fresh.transcriber.last
+    assert last is not None and last.words == [] and last.language == "und"
+    assert fresh.index.count() == 0
+
+
+def test_very_short_speech_file(fresh: Env, media: MediaFixture, tmp_path: Path) -> None:
+    first = media.truth.clips[0]
+    short = tmp_path / "blip.wav"
+    _ffmpeg("-i", str(media.audio), "-ss", f"{first.start_s + 0.2:.2f}", "-t", "0.4", str(short))
+    out = fresh.ingestor.ingest(short)
+    assert out.status == "ready" and out.duration_s == pytest.approx(0.4, abs=0.05)
+    assert fresh.index.count(out.media_id) == out.chunks
+    assert all(c.end_s <= 0.45 for c in fresh.index.window(out.media_id))
+
+
+class CountingTranscriber:
+    """The real transcriber, counting its calls (thread-safe)."""
+
+    def __init__(self, inner: RecordingTranscriber) -> None:
+        import threading
+
+        self.inner, self.calls, self._lock = inner, 0, threading.Lock()
+        self.name, self.model = inner.name, inner.model
+
+    def transcribe(self, path: Path, **kwargs) -> Transcript:
+        with self._lock:
+            self.calls += 1
+        return self.inner.transcribe(path, **kwargs)
+
+
+def test_the_same_file_from_two_threads_is_ingested_once(fresh: Env, media: MediaFixture) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    counting = CountingTranscriber(fresh.transcriber)
+    ingestor = Ingestor(counting, None, fresh.index, fresh.registry, fresh.keyframes)
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(lambda _: ingestor.ingest(media.audio), range(2)))
+    assert [o.status for o in outcomes] == ["ready", "ready"]
+    assert outcomes[0].chunks == outcomes[1].chunks == fresh.index.count() > 0
+    assert counting.calls == 1
+
+
 # --- bad and damaged input ----------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["truncated", "random", "text", "empty"])
 def test_bad_input_fails_naming_the_file(kind: str, bad_media: dict[str, Path], fresh: Env):

@@ -88,6 +88,9 @@ def test_titles_delete_and_bad_fields(registry: Registry) -> None:
     job = registry.create_job("d" * 16)
     with pytest.raises(ValueError, match="unknown job fields"):
         registry.update_job(job.job_id, owner="someone")
+    with pytest.raises(ValueError, match="unknown status 'done'"):
+        registry.update_job(job.job_id, status="done")
+    assert registry.get_job(job.job_id).status == "queued"
 
 
 def test_jobs_are_claimed_oldest_first_and_finish(registry: Registry) -> None:

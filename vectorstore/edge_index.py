@@ -10,12 +10,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import qdrant_edge as qe
 
 from vectorstore.embedders import Embedder
@@ -24,17 +22,14 @@ from vectorstore.index import (
     PAYLOAD_INDEXES,
     RRF_K,
     SPARSE,
-    UPSERT_BATCH,
     ChunkFilter,
     IndexMismatchError,
-    SearchMode,
     check_identity,
     chunk_payload,
     index_identity,
-    payload_chunk,
     prefetch_limit,
 )
-from vectorstore.schema import Chunk, SearchRequest, Source
+from vectorstore.index_base import BaseChunkIndex, PointData
 from vectorstore.sparse import KeywordEncoder, SparseVec
 
 _SCHEMA_TYPES = {
@@ -78,7 +73,7 @@ def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
         Path(tmp).unlink(missing_ok=True)
 
 
-class EdgeChunkIndex:
+class EdgeChunkIndex(BaseChunkIndex):
     """Chunks in an embedded Qdrant edge shard at ``path`` (created on first use)."""
 
     def __init__(
@@ -89,10 +84,8 @@ class EdgeChunkIndex:
         keywords: KeywordEncoder | None = None,
         search_threads: int | None = None,
     ) -> None:
+        super().__init__(embedder, keywords)
         self.path = Path(path)
-        self.embedder = embedder
-        self.keywords = keywords or KeywordEncoder()
-        self._lock = threading.RLock()
         identity = index_identity(embedder, self.keywords)
         id_file = self.path / "identity.json"
         shard_dir = self.path / "shard"
@@ -119,12 +112,16 @@ class EdgeChunkIndex:
             self._shard: qe.EdgeShard | None = qe.EdgeShard.load(str(shard_dir), config)
         else:
             self._shard = qe.EdgeShard.create(str(shard_dir), config)
-        # also on load: a crash right after create would leave a shard without indexes
-        present = set(self._shard.info().payload_schema)
-        for field, kind in PAYLOAD_INDEXES.items():
-            if field not in present:
-                op = qe.UpdateOperation.create_field_index(field, _SCHEMA_TYPES[kind])
-                self._shard.update(op)
+        try:
+            # also on load: a crash right after create would leave a shard without indexes
+            present = set(self._shard.info().payload_schema)
+            for field, kind in PAYLOAD_INDEXES.items():
+                if field not in present:
+                    op = qe.UpdateOperation.create_field_index(field, _SCHEMA_TYPES[kind])
+                    self._shard.update(op)
+        except BaseException:
+            self.close()  # the shard holds its files open until closed
+            raise
 
     # --- plumbing -----------------------------------------------------------------------
     @property
@@ -136,9 +133,11 @@ class EdgeChunkIndex:
     def close(self) -> None:
         with self._lock:
             if self._shard is not None:
-                self._shard.flush()
-                self._shard.close()
-                self._shard = None
+                shard, self._shard = self._shard, None
+                try:
+                    shard.flush()
+                finally:
+                    shard.close()
 
     def optimize(self) -> None:
         """Build HNSW indexes, merge segments and drop deleted points now (blocking).
@@ -150,127 +149,62 @@ class EdgeChunkIndex:
         with self._lock:
             self.shard.optimize()
 
-    # --- writes -------------------------------------------------------------------------
-    def upsert(self, chunks: Sequence[Chunk]) -> int:
-        if not chunks:
-            return 0
-        texts = [c.text for c in chunks]
-        dense = self.embedder.embed_passages(texts)
-        sparse = self.keywords.encode_documents(texts)
-        self.upsert_vectors(chunks, dense, sparse)
-        return len(chunks)
+    # --- engine hooks -------------------------------------------------------------------
+    def _write(self, points: Sequence[PointData]) -> None:
+        # numpy rows go to Rust as-is
+        batch = [
+            qe.Point(c.point_id, {DENSE: d, SPARSE: _sparse(s)}, chunk_payload(c))
+            for c, d, s in points
+        ]
+        self.shard.update(qe.UpdateOperation.upsert_points(batch))
 
-    def upsert_vectors(
-        self,
-        chunks: Sequence[Chunk],
-        dense: np.ndarray | Sequence[Sequence[float]],
-        sparse: Sequence[SparseVec],
-    ) -> None:
-        """Store chunks with precomputed vectors (used by ``upsert`` and the benchmark)."""
-        if not (len(chunks) == len(dense) == len(sparse)):
-            raise ValueError("chunks, dense and sparse vectors differ in length")
-        for i in range(0, len(chunks), UPSERT_BATCH):
-            points = [
-                qe.Point(
-                    c.point_id,
-                    {DENSE: d, SPARSE: _sparse(s)},  # numpy rows go to Rust as-is
-                    chunk_payload(c),
-                )
-                for c, d, s in zip(
-                    chunks[i : i + UPSERT_BATCH],
-                    dense[i : i + UPSERT_BATCH],
-                    sparse[i : i + UPSERT_BATCH],
-                    strict=True,
-                )
-            ]
-            with self._lock:
-                self.shard.update(qe.UpdateOperation.upsert_points(points))
+    def _delete(self, flt: ChunkFilter) -> None:
+        edge_filter = _edge_filter(flt)
+        if edge_filter is None:
+            raise ValueError("refusing to delete without a filter")
+        self.shard.update(qe.UpdateOperation.delete_points_by_filter(edge_filter))
 
-    def delete_media(self, media_id: str) -> None:
-        flt = _edge_filter(ChunkFilter(media_ids=(media_id,)))
-        assert flt is not None
-        with self._lock:
-            self.shard.update(qe.UpdateOperation.delete_points_by_filter(flt))
-
-    # --- reads --------------------------------------------------------------------------
-    def search(
-        self,
-        req: SearchRequest,
-        exclude_media: Sequence[str] = (),
-        *,
-        mode: SearchMode = "hybrid",
-    ) -> list[tuple[Chunk, float]]:
-        flt = ChunkFilter.from_request(req, exclude_media)
-        if flt.media_ids is not None and not flt.media_ids:
-            return []
-        dense = self.embedder.embed_query(req.query).tolist()
-        sparse = self.keywords.encode_query(req.query)
-        return self.search_vectors(dense, sparse, flt, req.limit, mode=mode)
-
-    def search_vectors(
+    def _query(
         self,
         dense: list[float],
         sparse: SparseVec,
         flt: ChunkFilter,
         limit: int,
-        *,
-        mode: SearchMode = "hybrid",
-    ) -> list[tuple[Chunk, float]]:
-        """Search with precomputed query vectors (used by ``search`` and the benchmark)."""
+        sides: tuple[str, ...],
+    ) -> list[tuple[dict[str, Any] | None, float]]:
         edge_filter = _edge_filter(flt)
-        dense_q = qe.Query.Nearest(dense, using=DENSE)
-        sparse_q = qe.Query.Nearest(_sparse(sparse), using=SPARSE)
-        if mode == "keyword" and not sparse.indices:
-            return []
-        if mode == "dense" or (mode == "hybrid" and not sparse.indices):
+        queries = {
+            DENSE: lambda: qe.Query.Nearest(dense, using=DENSE),
+            SPARSE: lambda: qe.Query.Nearest(_sparse(sparse), using=SPARSE),
+        }
+        if sides == (DENSE,):
             request = qe.QueryRequest(
-                limit=limit, query=dense_q, filter=edge_filter, with_payload=True
+                limit=limit, query=queries[DENSE](), filter=edge_filter, with_payload=True
             )
         else:
             wide = prefetch_limit(limit)
-            prefetches = [qe.Prefetch(limit=wide, query=sparse_q, filter=edge_filter)]
-            if mode == "hybrid":
-                prefetches.insert(0, qe.Prefetch(limit=wide, query=dense_q, filter=edge_filter))
             request = qe.QueryRequest(
                 limit=limit,
-                prefetches=prefetches,
+                prefetches=[
+                    qe.Prefetch(limit=wide, query=queries[side](), filter=edge_filter)
+                    for side in sides
+                ],
                 query=qe.Fusion.Rrf(k=RRF_K),
                 filter=edge_filter,
                 with_payload=True,
             )
-        with self._lock:
-            points = self.shard.query(request)
-        return [(payload_chunk(p.payload), float(p.score)) for p in points]
+        return [(p.payload, p.score) for p in self.shard.query(request)]
 
-    def window(
-        self,
-        media_id: str,
-        start_s: float | None = None,
-        end_s: float | None = None,
-        sources: Sequence[Source] | None = None,
-    ) -> list[Chunk]:
-        flt = ChunkFilter(
-            media_ids=(media_id,),
-            start_s=start_s,
-            end_s=end_s,
-            sources=tuple(sources) if sources is not None else None,
-        )
+    def _scroll(self, flt: ChunkFilter) -> Iterator[dict[str, Any] | None]:
         edge_filter = _edge_filter(flt)
-        chunks: list[Chunk] = []
         offset = None
-        with self._lock:
-            while True:
-                records, offset = self.shard.scroll(
-                    qe.ScrollRequest(
-                        offset=offset, limit=512, filter=edge_filter, with_payload=True
-                    )
-                )
-                chunks.extend(payload_chunk(r.payload) for r in records)
-                if offset is None:
-                    break
-        return sorted(chunks, key=lambda c: (c.start_s, c.end_s, c.source))
+        while True:
+            records, offset = self.shard.scroll(
+                qe.ScrollRequest(offset=offset, limit=512, filter=edge_filter, with_payload=True)
+            )
+            yield from (r.payload for r in records)
+            if offset is None:
+                return
 
-    def count(self, media_id: str | None = None) -> int:
-        flt = _edge_filter(ChunkFilter(media_ids=(media_id,) if media_id else None))
-        with self._lock:
-            return int(self.shard.count(qe.CountRequest(exact=True, filter=flt)))
+    def _count(self, flt: ChunkFilter) -> int:
+        return int(self.shard.count(qe.CountRequest(exact=True, filter=_edge_filter(flt))))

@@ -6,7 +6,8 @@ Hybrid search runs both as prefetches and fuses them with reciprocal rank fusion
 Time filters are overlap filters: chunk ``[s, e]`` matches ``[t0, t1]`` when
 ``s ≤ t1 and e ≥ t0``. The collection records which embedder built it; opening it
 with another embedder raises ``IndexMismatchError`` (vectors from two models must
-never mix).
+never mix). The backends (``edge_index``, ``qdrant_index``) share their behaviour
+through ``index_base.BaseChunkIndex``; only the engine calls differ.
 """
 
 from __future__ import annotations

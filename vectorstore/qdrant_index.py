@@ -7,10 +7,10 @@ collection's metadata.
 
 from __future__ import annotations
 
-import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from qdrant_client import QdrantClient, models
@@ -21,16 +21,13 @@ from vectorstore.index import (
     PAYLOAD_INDEXES,
     RRF_K,
     SPARSE,
-    UPSERT_BATCH,
     ChunkFilter,
-    SearchMode,
     check_identity,
     chunk_payload,
     index_identity,
-    payload_chunk,
     prefetch_limit,
 )
-from vectorstore.schema import Chunk, SearchRequest, Source
+from vectorstore.index_base import BaseChunkIndex, PointData
 from vectorstore.sparse import KeywordEncoder, SparseVec
 
 _SCHEMA_TYPES = {
@@ -70,7 +67,7 @@ def _sparse(vec: SparseVec) -> models.SparseVector:
     return models.SparseVector(indices=vec.indices, values=vec.values)
 
 
-class QdrantChunkIndex:
+class QdrantChunkIndex(BaseChunkIndex):
     """Chunks in one collection reached through a ``QdrantClient``."""
 
     def __init__(
@@ -81,30 +78,34 @@ class QdrantChunkIndex:
         collection: str = "chronorag",
         keywords: KeywordEncoder | None = None,
     ) -> None:
+        # local mode is not thread-safe; a server does not mind the serialisation (base lock)
+        super().__init__(embedder, keywords)
         self.client = client
         self.collection = collection
-        self.embedder = embedder
-        self.keywords = keywords or KeywordEncoder()
-        # local mode is not thread-safe; a server does not mind the serialisation here
-        self._lock = threading.RLock()
         identity = index_identity(embedder, self.keywords)
         if client.collection_exists(collection):
-            stored = client.get_collection(collection).config.metadata
-            check_identity(stored, identity, f"collection {collection!r}")
-            return
-        client.create_collection(
-            collection,
-            vectors_config={
-                DENSE: models.VectorParams(size=embedder.dim, distance=models.Distance.COSINE)
-            },
-            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
-            metadata=identity,
-        )
+            info = client.get_collection(collection)
+            check_identity(info.config.metadata, identity, f"collection {collection!r}")
+            present = set(info.payload_schema or {})
+        else:
+            client.create_collection(
+                collection,
+                vectors_config={
+                    DENSE: models.VectorParams(size=embedder.dim, distance=models.Distance.COSINE)
+                },
+                sparse_vectors_config={
+                    SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)
+                },
+                metadata=identity,
+            )
+            present = set()
+        # also on open: a crash right after create would leave a collection without indexes
         with warnings.catch_warnings():
             # local mode warns that payload indexes do nothing there; a server uses them
             warnings.filterwarnings("ignore", message="Payload indexes have no effect")
             for field, kind in PAYLOAD_INDEXES.items():
-                client.create_payload_index(collection, field, field_schema=_SCHEMA_TYPES[kind])
+                if field not in present:
+                    client.create_payload_index(collection, field, field_schema=_SCHEMA_TYPES[kind])
 
     @classmethod
     def local(
@@ -140,140 +141,76 @@ class QdrantChunkIndex:
         with self._lock:
             self.client.close()
 
-    # --- writes -------------------------------------------------------------------------
-    def upsert(self, chunks: Sequence[Chunk]) -> int:
-        if not chunks:
-            return 0
-        texts = [c.text for c in chunks]
-        dense = self.embedder.embed_passages(texts)
-        sparse = self.keywords.encode_documents(texts)
-        self.upsert_vectors(chunks, dense, sparse)
-        return len(chunks)
-
-    def upsert_vectors(
-        self,
-        chunks: Sequence[Chunk],
-        dense: np.ndarray | Sequence[Sequence[float]],
-        sparse: Sequence[SparseVec],
-    ) -> None:
-        """Store chunks with precomputed vectors (used by ``upsert`` and the benchmark)."""
-        if not (len(chunks) == len(dense) == len(sparse)):
-            raise ValueError("chunks, dense and sparse vectors differ in length")
-        for i in range(0, len(chunks), UPSERT_BATCH):
-            points = [
-                models.PointStruct(
-                    id=c.point_id,
-                    vector={DENSE: _floats(d), SPARSE: _sparse(s)},
-                    payload=chunk_payload(c),
-                )
-                for c, d, s in zip(
-                    chunks[i : i + UPSERT_BATCH],
-                    dense[i : i + UPSERT_BATCH],
-                    sparse[i : i + UPSERT_BATCH],
-                    strict=True,
-                )
-            ]
-            with self._lock:
-                self.client.upsert(self.collection, points=points, wait=True)
-
-    def delete_media(self, media_id: str) -> None:
-        flt = _client_filter(ChunkFilter(media_ids=(media_id,)))
-        assert flt is not None
-        with self._lock:
-            self.client.delete(
-                self.collection, points_selector=models.FilterSelector(filter=flt), wait=True
+    # --- engine hooks -------------------------------------------------------------------
+    def _write(self, points: Sequence[PointData]) -> None:
+        batch = [
+            models.PointStruct(
+                id=c.point_id,
+                vector={DENSE: _floats(d), SPARSE: _sparse(s)},
+                payload=chunk_payload(c),
             )
+            for c, d, s in points
+        ]
+        self.client.upsert(self.collection, points=batch, wait=True)
 
-    # --- reads --------------------------------------------------------------------------
-    def search(
-        self,
-        req: SearchRequest,
-        exclude_media: Sequence[str] = (),
-        *,
-        mode: SearchMode = "hybrid",
-    ) -> list[tuple[Chunk, float]]:
-        flt = ChunkFilter.from_request(req, exclude_media)
-        if flt.media_ids is not None and not flt.media_ids:
-            return []
-        dense = self.embedder.embed_query(req.query).tolist()
-        sparse = self.keywords.encode_query(req.query)
-        return self.search_vectors(dense, sparse, flt, req.limit, mode=mode)
+    def _delete(self, flt: ChunkFilter) -> None:
+        qfilter = _client_filter(flt)
+        if qfilter is None:
+            raise ValueError("refusing to delete without a filter")
+        self.client.delete(
+            self.collection, points_selector=models.FilterSelector(filter=qfilter), wait=True
+        )
 
-    def search_vectors(
+    def _query(
         self,
         dense: list[float],
         sparse: SparseVec,
         flt: ChunkFilter,
         limit: int,
-        *,
-        mode: SearchMode = "hybrid",
-    ) -> list[tuple[Chunk, float]]:
-        """Search with precomputed query vectors (used by ``search`` and the benchmark)."""
+        sides: tuple[str, ...],
+    ) -> list[tuple[dict[str, Any] | None, float]]:
         qfilter = _client_filter(flt)
-        if mode == "keyword" and not sparse.indices:
-            return []
-        with self._lock:
-            if mode == "dense" or (mode == "hybrid" and not sparse.indices):
-                response = self.client.query_points(
-                    self.collection,
-                    query=dense,
-                    using=DENSE,
-                    query_filter=qfilter,
-                    limit=limit,
-                    with_payload=True,
-                )
-            else:
-                wide = prefetch_limit(limit)
-                prefetch = [
-                    models.Prefetch(query=_sparse(sparse), using=SPARSE, limit=wide, filter=qfilter)
-                ]
-                if mode == "hybrid":
-                    prefetch.insert(
-                        0, models.Prefetch(query=dense, using=DENSE, limit=wide, filter=qfilter)
-                    )
-                response = self.client.query_points(
-                    self.collection,
-                    prefetch=prefetch,
-                    query=models.RrfQuery(rrf=models.Rrf(k=RRF_K)),
-                    query_filter=qfilter,
-                    limit=limit,
-                    with_payload=True,
-                )
-        return [(payload_chunk(p.payload), float(p.score)) for p in response.points]
-
-    def window(
-        self,
-        media_id: str,
-        start_s: float | None = None,
-        end_s: float | None = None,
-        sources: Sequence[Source] | None = None,
-    ) -> list[Chunk]:
-        qfilter = _client_filter(
-            ChunkFilter(
-                media_ids=(media_id,),
-                start_s=start_s,
-                end_s=end_s,
-                sources=tuple(sources) if sources is not None else None,
+        if sides == (DENSE,):
+            response = self.client.query_points(
+                self.collection,
+                query=dense,
+                using=DENSE,
+                query_filter=qfilter,
+                limit=limit,
+                with_payload=True,
             )
-        )
-        chunks: list[Chunk] = []
-        offset = None
-        with self._lock:
-            while True:
-                records, offset = self.client.scroll(
-                    self.collection,
-                    scroll_filter=qfilter,
-                    limit=512,
-                    offset=offset,
-                    with_payload=True,
-                    with_vectors=False,
-                )
-                chunks.extend(payload_chunk(r.payload) for r in records)
-                if offset is None:
-                    break
-        return sorted(chunks, key=lambda c: (c.start_s, c.end_s, c.source))
+        else:
+            wide = prefetch_limit(limit)
+            vectors = {DENSE: dense, SPARSE: _sparse(sparse)}
+            response = self.client.query_points(
+                self.collection,
+                prefetch=[
+                    models.Prefetch(query=vectors[side], using=side, limit=wide, filter=qfilter)
+                    for side in sides
+                ],
+                query=models.RrfQuery(rrf=models.Rrf(k=RRF_K)),
+                query_filter=qfilter,
+                limit=limit,
+                with_payload=True,
+            )
+        return [(p.payload, p.score) for p in response.points]
 
-    def count(self, media_id: str | None = None) -> int:
-        qfilter = _client_filter(ChunkFilter(media_ids=(media_id,) if media_id else None))
-        with self._lock:
-            return self.client.count(self.collection, count_filter=qfilter, exact=True).count
+    def _scroll(self, flt: ChunkFilter) -> Iterator[dict[str, Any] | None]:
+        qfilter = _client_filter(flt)
+        offset = None
+        while True:
+            records, offset = self.client.scroll(
+                self.collection,
+                scroll_filter=qfilter,
+                limit=512,
+                offset=offset,
+                with_payload=True,
+                with_vectors=False,
+            )
+            yield from (r.payload for r in records)
+            if offset is None:
+                return
+
+    def _count(self, flt: ChunkFilter) -> int:
+        qfilter = _client_filter(flt)
+        return self.client.count(self.collection, count_filter=qfilter, exact=True).count

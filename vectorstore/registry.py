@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel
 
@@ -54,6 +54,13 @@ CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, created_at);
 """
 
 
+_MEDIA_FIELDS = frozenset(
+    {"title", "path", "kind", "duration_s", "language", "recorded_at", "status", "stage",
+     "progress", "error", "chunks"}
+)  # fmt: skip
+_JOB_FIELDS = frozenset({"status", "stage", "progress", "error"})
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -90,7 +97,8 @@ class JobRecord(BaseModel):
 class Registry:
     """Thread-safe access to the media and jobs tables."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | str) -> None:
+        path = Path(path)
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
@@ -114,6 +122,21 @@ class Registry:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+    def _update(
+        self, table: str, key: str, value: str, allowed: frozenset[str], fields: dict[str, object]
+    ) -> None:
+        """Set ``fields`` (checked against ``allowed``; statuses against ``Status``) of one row."""
+        bad = set(fields) - allowed
+        if bad:
+            raise ValueError(f"unknown {table.rstrip('s')} fields: {sorted(bad)}")
+        if "status" in fields and fields["status"] not in get_args(Status):
+            raise ValueError(f"unknown status {fields['status']!r}: use {get_args(Status)}")
+        values = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in fields.items()}
+        values["updated_at"] = _now()
+        sets = ", ".join(f"{k}=?" for k in values)
+        with self._tx() as db:
+            db.execute(f"UPDATE {table} SET {sets} WHERE {key}=?", (*values.values(), value))
 
     # --- media ------------------------------------------------------------------------
     def upsert_media(
@@ -144,20 +167,7 @@ class Registry:
         return record
 
     def update_media(self, media_id: str, **fields: object) -> None:
-        allowed = {
-            "title", "path", "kind", "duration_s", "language", "recorded_at", "status",
-            "stage", "progress", "error", "chunks",
-        }
-        bad = set(fields) - allowed
-        if bad:
-            raise ValueError(f"unknown media fields: {sorted(bad)}")
-        values = {
-            k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in fields.items()
-        }
-        values["updated_at"] = _now()
-        sets = ", ".join(f"{k}=?" for k in values)
-        with self._tx() as db:
-            db.execute(f"UPDATE media SET {sets} WHERE media_id=?", (*values.values(), media_id))
+        self._update("media", "media_id", media_id, _MEDIA_FIELDS, fields)
 
     def get_media(self, media_id: str) -> MediaRecord | None:
         with self._lock:
@@ -226,14 +236,7 @@ class Registry:
         return self.get_job(row["job_id"])
 
     def update_job(self, job_id: str, **fields: object) -> None:
-        allowed = {"status", "stage", "progress", "error"}
-        bad = set(fields) - allowed
-        if bad:
-            raise ValueError(f"unknown job fields: {sorted(bad)}")
-        fields["updated_at"] = _now()
-        sets = ", ".join(f"{k}=?" for k in fields)
-        with self._tx() as db:
-            db.execute(f"UPDATE jobs SET {sets} WHERE job_id=?", (*fields.values(), job_id))
+        self._update("jobs", "job_id", job_id, _JOB_FIELDS, fields)
 
     def get_job(self, job_id: str) -> JobRecord | None:
         with self._lock:

@@ -1,0 +1,170 @@
+"""What every ``ChunkIndex`` backend does the same way, over a few engine-specific hooks.
+
+Embedding, batching, the choice between a plain dense query and an RRF fusion, the
+filters of ``window``/``count``/``delete_media`` and the lock that serialises engine
+calls live here once. A backend supplies five hooks that speak its engine's types:
+``_write``, ``_delete``, ``_query``, ``_scroll`` and ``_count`` (plus ``close``).
+Embedding runs outside the lock, so a search is not held up by a media item's
+embedding in the ingestion thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from vectorstore.embedders import Embedder
+from vectorstore.index import (
+    DENSE,
+    SPARSE,
+    UPSERT_BATCH,
+    ChunkFilter,
+    SearchMode,
+    payload_chunk,
+)
+from vectorstore.schema import Chunk, SearchRequest, Source
+from vectorstore.sparse import KeywordEncoder, SparseVec
+
+# A point as the hooks receive it: the chunk, its dense row, its sparse vector.
+PointData = tuple[Chunk, Any, SparseVec]
+
+
+def query_sides(mode: SearchMode, sparse: SparseVec) -> tuple[str, ...]:
+    """Which vectors a query uses: ``(DENSE,)`` is a plain nearest query; anything else
+    is fused with RRF, one prefetch per side. ``()`` means nothing can match."""
+    if mode == "dense" or (mode == "hybrid" and not sparse.indices):
+        return (DENSE,)
+    if not sparse.indices:
+        return ()
+    return (DENSE, SPARSE) if mode == "hybrid" else (SPARSE,)
+
+
+class BaseChunkIndex(ABC):
+    """Shared ``ChunkIndex`` behaviour; subclasses implement the engine hooks."""
+
+    def __init__(self, embedder: Embedder, keywords: KeywordEncoder | None = None) -> None:
+        self.embedder = embedder
+        self.keywords = keywords or KeywordEncoder()
+        # the engines are called from the API's threads and the ingestion worker at once
+        self._lock = threading.RLock()
+
+    # --- engine hooks (called with the lock held) ---------------------------------------
+    @abstractmethod
+    def _write(self, points: Sequence[PointData]) -> None: ...
+
+    @abstractmethod
+    def _delete(self, flt: ChunkFilter) -> None: ...
+
+    @abstractmethod
+    def _query(
+        self,
+        dense: list[float],
+        sparse: SparseVec,
+        flt: ChunkFilter,
+        limit: int,
+        sides: tuple[str, ...],
+    ) -> list[tuple[dict[str, Any] | None, float]]:
+        """(payload, score) pairs, best first; ``sides`` as :func:`query_sides` says."""
+
+    @abstractmethod
+    def _scroll(self, flt: ChunkFilter) -> Iterator[dict[str, Any] | None]:
+        """Payloads of every point matching ``flt``."""
+
+    @abstractmethod
+    def _count(self, flt: ChunkFilter) -> int: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    # --- writes -------------------------------------------------------------------------
+    def upsert(self, chunks: Sequence[Chunk]) -> int:
+        if not chunks:
+            return 0
+        texts = [c.text for c in chunks]
+        dense = self.embedder.embed_passages(texts)
+        sparse = self.keywords.encode_documents(texts)
+        self.upsert_vectors(chunks, dense, sparse)
+        return len(chunks)
+
+    def upsert_vectors(
+        self,
+        chunks: Sequence[Chunk],
+        dense: np.ndarray | Sequence[Sequence[float]],
+        sparse: Sequence[SparseVec],
+    ) -> None:
+        """Store chunks with precomputed vectors (used by ``upsert`` and the benchmark)."""
+        if not (len(chunks) == len(dense) == len(sparse)):
+            raise ValueError("chunks, dense and sparse vectors differ in length")
+        for i in range(0, len(chunks), UPSERT_BATCH):
+            batch = list(
+                zip(
+                    chunks[i : i + UPSERT_BATCH],
+                    dense[i : i + UPSERT_BATCH],
+                    sparse[i : i + UPSERT_BATCH],
+                    strict=True,
+                )
+            )
+            with self._lock:
+                self._write(batch)
+
+    def delete_media(self, media_id: str) -> None:
+        with self._lock:
+            self._delete(ChunkFilter(media_ids=(media_id,)))
+
+    # --- reads --------------------------------------------------------------------------
+    def search(
+        self,
+        req: SearchRequest,
+        exclude_media: Sequence[str] = (),
+        *,
+        mode: SearchMode = "hybrid",
+    ) -> list[tuple[Chunk, float]]:
+        flt = ChunkFilter.from_request(req, exclude_media)
+        if flt.media_ids is not None and not flt.media_ids:
+            return []
+        dense = self.embedder.embed_query(req.query).tolist()
+        sparse = self.keywords.encode_query(req.query)
+        return self.search_vectors(dense, sparse, flt, req.limit, mode=mode)
+
+    def search_vectors(
+        self,
+        dense: list[float],
+        sparse: SparseVec,
+        flt: ChunkFilter,
+        limit: int,
+        *,
+        mode: SearchMode = "hybrid",
+    ) -> list[tuple[Chunk, float]]:
+        """Search with precomputed query vectors (used by ``search`` and the benchmark)."""
+        sides = query_sides(mode, sparse)
+        if not sides:
+            return []
+        with self._lock:
+            found = self._query(dense, sparse, flt, limit, sides)
+        return [(payload_chunk(payload), float(score)) for payload, score in found]
+
+    def window(
+        self,
+        media_id: str,
+        start_s: float | None = None,
+        end_s: float | None = None,
+        sources: Sequence[Source] | None = None,
+    ) -> list[Chunk]:
+        flt = ChunkFilter(
+            media_ids=(media_id,),
+            start_s=start_s,
+            end_s=end_s,
+            sources=tuple(sources) if sources is not None else None,
+        )
+        with self._lock:
+            payloads = list(self._scroll(flt))
+        chunks = [payload_chunk(p) for p in payloads]
+        return sorted(chunks, key=lambda c: (c.start_s, c.end_s, c.source))
+
+    def count(self, media_id: str | None = None) -> int:
+        with self._lock:
+            return int(self._count(ChunkFilter(media_ids=(media_id,) if media_id else None)))
