@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated
 
 import typer
@@ -12,6 +13,13 @@ WORKER_NEEDS_SERVER = (
     "service. Set CHRONORAG_QDRANT_URL to a Qdrant server to run separate workers "
     "(and start the service with `chronorag serve --no-worker`)."
 )
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def serve(
@@ -31,6 +39,12 @@ def serve(
     from app.config import Settings
 
     settings = Settings()
+    if not _is_loopback(host) and not (settings.api_key and settings.api_key.get_secret_value()):
+        typer.echo(
+            f"warning: listening on {host} without CHRONORAG_API_KEY: anyone who can reach "
+            "this port can upload, read and delete media",
+            err=True,
+        )
     if not worker and not settings.qdrant_url:
         typer.echo(
             "warning: --no-worker with the embedded index: nothing will ingest uploads",

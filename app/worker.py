@@ -261,6 +261,9 @@ class IngestWorker:
             status, error, duration = outcome.status, outcome.error, outcome.duration_s
             if outcome.media_id != job.media_id:  # the file changed under us
                 status, error = "failed", "the stored file no longer matches its id"
+            elif status == "ready" and registry.get_media(job.media_id) is None:
+                # deleted while indexing: the points just written must not outlive it
+                status, error = "failed", "the media was deleted while it was being indexed"
         except Exception as exc:  # a bad file must fail its job, never the worker
             if self._stop.is_set():
                 # shutting down under a running job (its index may be closed already):

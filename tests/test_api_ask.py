@@ -118,6 +118,13 @@ def test_ask_rejects_bad_requests_without_calling_the_model(client: httpx.Client
         {},
     ):
         assert client.post("/v1/ask", json=body).status_code == 422, body
+    for messages in (
+        [{"role": "user", "content": "x" * 5000}],
+        [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}],
+        [{"role": "system", "content": "be brief"}],
+    ):
+        response = client.post("/v1/chat/completions", json={"messages": messages})
+        assert response.status_code == 422, messages
     for path in ("/v1/answers/%2e%2e/chronorag.sqlite3", "/v1/answers/nope.wav"):
         assert client.get(path).status_code == 404
 

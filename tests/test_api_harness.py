@@ -9,6 +9,7 @@ the harness itself: it starts, answers, and stops cleanly.
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -100,6 +101,20 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     server = _shared.pop("service", None)
     if server is not None:
         server.stop()
+
+
+def ffmpeg_copy(
+    src: Path, dest: Path, *, start: float = 0.0, length: float | None = None,
+    comment: str | None = None,
+) -> Path:
+    """A stream copy of (a span of) ``src``: other bytes, so a new media id."""
+    cmd = ["ffmpeg", "-nostdin", "-loglevel", "error"]
+    cmd += ["-ss", str(start)] if start else []
+    cmd += ["-i", str(src)]
+    cmd += ["-t", str(length)] if length is not None else []
+    cmd += ["-metadata", f"comment={comment}"] if comment else []
+    subprocess.run([*cmd, "-c", "copy", str(dest)], check=True)
+    return dest
 
 
 def wait_for_job(client: httpx.Client, job_id: str, timeout: float = 600.0) -> dict[str, Any]:

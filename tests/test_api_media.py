@@ -4,7 +4,6 @@ streaming of the original, search, metrics and delete — on real media, real mo
 from __future__ import annotations
 
 import re
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from ingestion.probe import probe
 from tests.media import MediaFixture
 from tests.test_api_harness import (  # noqa: F401
     LiveServer,
+    ffmpeg_copy,
     indexed_talk,
     service,
     wait_for_job,
@@ -194,12 +194,7 @@ def test_metrics_report_requests_and_ingestion(
 def test_delete_removes_media_points_and_file(
     client: httpx.Client, service: LiveServer, media: MediaFixture, tmp_path: Path  # noqa: F811
 ) -> None:
-    short = tmp_path / "short.m4a"
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(media.audio), "-t", "8",
-         "-c", "copy", str(short)],
-        check=True,
-    )  # fmt: skip
+    short = ffmpeg_copy(media.audio, tmp_path / "short.m4a", length=8)
     accepted = client.post("/v1/media", files={"file": ("short.m4a", short.read_bytes())}).json()
     assert wait_for_job(client, accepted["job_id"])["status"] == "ready"
     media_id = accepted["media_id"]
@@ -224,12 +219,7 @@ def test_many_uploads_queue_behind_the_bounded_worker(
     assert service.settings.worker_concurrency == 1
     job_ids = []
     for i in range(3):
-        piece = tmp_path / f"piece{i}.m4a"
-        subprocess.run(
-            ["ffmpeg", "-nostdin", "-loglevel", "error", "-ss", str(4 * i), "-i",
-             str(media.audio), "-t", "5", "-c", "copy", str(piece)],
-            check=True,
-        )  # fmt: skip
+        piece = ffmpeg_copy(media.audio, tmp_path / f"piece{i}.m4a", start=4 * i, length=5)
         accepted = client.post("/v1/media", files={"file": (piece.name, piece.read_bytes())})
         assert accepted.status_code == 202
         job_ids.append(accepted.json()["job_id"])

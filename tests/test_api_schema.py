@@ -19,7 +19,13 @@ import httpx
 import pytest
 
 from tests.media import MediaFixture
-from tests.test_api_harness import API_KEY, LiveServer, service, wait_for_job  # noqa: F401
+from tests.test_api_harness import (  # noqa: F401
+    API_KEY,
+    LiveServer,
+    ffmpeg_copy,
+    service,
+    wait_for_job,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -29,12 +35,7 @@ def test_schemathesis_finds_no_failures(
     media: MediaFixture,
     tmp_path: Path,
 ) -> None:
-    short = tmp_path / "short.m4a"
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(media.audio), "-ss", "20",
-         "-t", "6", "-c", "copy", str(short)],
-        check=True,
-    )  # fmt: skip
+    short = ffmpeg_copy(media.audio, tmp_path / "short.m4a", start=20, length=6)
     with service.client() as client:
         accepted: dict[str, Any] = client.post(
             "/v1/media", files={"file": ("short.m4a", short.read_bytes())}

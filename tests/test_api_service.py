@@ -3,6 +3,7 @@ CORS, readiness, the web page's files, and the Allow header of 405s."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -93,3 +94,79 @@ def test_unknown_paths_are_404_not_the_page(server: LiveServer, tmp_path: Path) 
     with server.client() as client:
         assert client.get("/v1/nothing").status_code == 404
         assert client.get("/static/../app/config.py").status_code == 404
+
+
+def test_docs_load_swagger_ui_from_the_service_not_a_cdn(server: LiveServer) -> None:
+    with server.client() as client:
+        html = client.get("/docs").text
+        assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert assets and all(url.startswith("/docs/assets/") for url in assets), assets
+        assert "http" not in "".join(assets)
+        for url in assets:
+            response = client.get(url)
+            assert response.status_code == 200 and len(response.content) > 1000, url
+        assert "SwaggerUIBundle" in client.get("/docs/assets/swagger-ui-bundle.js").text
+        assert client.get("/docs/assets/redoc.standalone.js").status_code == 404
+        assert client.get("/docs/assets/..%2Fcore.py").status_code == 404
+    assert httpx.get(f"{server.url}/docs/assets/swagger-ui.css").status_code == 401
+
+
+def test_security_headers_and_the_page_policy(server: LiveServer) -> None:
+    page = httpx.get(f"{server.url}/")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    for response in (page, httpx.get(f"{server.url}/healthz"), httpx.get(f"{server.url}/v1/media")):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_json_bodies_are_size_limited(server: LiveServer) -> None:
+    huge = {"query": "x" * (5 * 2**20)}
+    with server.client() as client:
+        declared = client.post("/v1/search", json=huge)
+        assert declared.status_code == 413, declared.text
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: counted while reading
+            yield b'{"query": "'
+            for _ in range(80):
+                yield b"x" * 2**16
+            yield b'"}'
+
+        streamed = client.post(
+            "/v1/search", content=chunks(), headers={"Content-Type": "application/json"}
+        )
+        assert streamed.status_code == 413, streamed.text
+        assert client.get("/v1/media").status_code == 200
+
+
+def test_busy_asks_and_uploads_get_503_with_retry_after(server: LiveServer) -> None:
+    gates = (server.app.state.ask_runner.admission, server.state.upload_admission)
+    for gate in gates:
+        gate.in_flight += gate.capacity  # as if that many were in progress
+    hi = [{"role": "user", "content": "hi"}]
+    try:
+        with server.client() as client:
+            sse = {"Accept": "text/event-stream"}
+            for response in (
+                client.post("/v1/ask", json={"question": "anything?"}),
+                client.post("/v1/ask", json={"question": "anything?"}, headers=sse),
+                client.post("/v1/chat/completions", json={"messages": hi, "stream": True}),
+                client.post("/v1/chat/completions", json={"messages": hi}),
+            ):
+                assert response.status_code == 503, response.text
+                assert response.headers["retry-after"] == "5"
+                assert "too many questions" in response.json()["detail"]
+            upload = client.post("/v1/media", files={"file": ("a.m4a", b"x" * 1000)})
+            assert upload.status_code == 503 and "too many uploads" in upload.json()["detail"]
+        assert list(server.settings.media_dir.glob(".upload-*")) == []
+    finally:
+        for gate in gates:
+            gate.in_flight -= gate.capacity
+
+
+def test_non_finite_times_are_rejected(server: LiveServer) -> None:
+    json_headers = {"Content-Type": "application/json"}
+    with server.client() as client:
+        for body in (b'{"query": "x", "start_s": Infinity}', b'{"query": "x", "end_s": NaN}'):
+            response = client.post("/v1/search", content=body, headers=json_headers)
+            assert response.status_code == 422, (body, response.text)

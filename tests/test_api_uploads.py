@@ -36,6 +36,29 @@ def multipart(filename: bytes, content: bytes, fields: dict[str, str] | None = N
     return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
 
 
+def file_part_head(filename: str) -> bytes:
+    """The opening of a multipart body up to the first byte of the file."""
+    return (
+        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; "
+        f'filename="{filename}"\r\n\r\n'
+    ).encode()
+
+
+def start_upload(sock: socket.socket, filename: str, declared_bytes: int, first: bytes) -> None:
+    """Send the headers (declaring ``declared_bytes`` of file) and only ``first`` of it."""
+    head = file_part_head(filename)
+    sock.sendall(
+        (
+            "POST /v1/media HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Bearer {API_KEY}\r\n"
+            f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+            f"Content-Length: {len(head) + declared_bytes}\r\n\r\n"
+        ).encode()
+        + head
+        + first
+    )
+
+
 def post_raw(server: LiveServer, body: bytes, **headers: str) -> httpx.Response:
     return httpx.post(
         f"{server.url}/v1/media",
@@ -61,10 +84,7 @@ def test_oversize_upload_is_refused_while_streaming(service: LiveServer) -> None
 
     def body() -> Iterator[bytes]:
         nonlocal sent
-        head = (
-            f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; "
-            f'filename="big.mp4"\r\n\r\n'
-        ).encode()
+        head = file_part_head("big.mp4")
         sent += len(head)
         yield head
         block = bytes(2**16)
@@ -89,14 +109,7 @@ def test_oversize_upload_is_refused_while_streaming(service: LiveServer) -> None
 
 def test_declared_oversize_is_refused_before_reading(service: LiveServer) -> None:  # noqa: F811
     with socket.create_connection(("127.0.0.1", service.port), timeout=30) as sock:
-        sock.sendall(
-            (
-                "POST /v1/media HTTP/1.1\r\nHost: x\r\n"
-                f"Authorization: Bearer {API_KEY}\r\n"
-                f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
-                f"Content-Length: {10 * 2**30}\r\n\r\n"
-            ).encode()
-        )
+        start_upload(sock, "huge.mp4", 10 * 2**30, b"")
         reply = sock.recv(4096).decode()
     assert reply.startswith("HTTP/1.1 413"), reply
     assert_healthy(service)
@@ -181,21 +194,8 @@ def test_bad_recorded_at_is_a_clear_422(
 
 
 def test_slow_client_is_cut_off_and_does_not_block_others(service: LiveServer) -> None:  # noqa: F811
-    head = (
-        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; "
-        f'filename="slow.mp4"\r\n\r\n'
-    ).encode()
     with socket.create_connection(("127.0.0.1", service.port), timeout=30) as sock:
-        sock.sendall(
-            (
-                "POST /v1/media HTTP/1.1\r\nHost: x\r\n"
-                f"Authorization: Bearer {API_KEY}\r\n"
-                f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
-                f"Content-Length: {len(head) + 100_000}\r\n\r\n"
-            ).encode()
-            + head
-            + b"\x00" * 1000
-        )
+        start_upload(sock, "slow.mp4", 100_000, b"\x00" * 1000)
         # while this upload stalls, the service keeps answering others
         started = time.monotonic()
         assert_healthy(service)
@@ -213,21 +213,8 @@ def test_slow_client_is_cut_off_and_does_not_block_others(service: LiveServer) -
 
 
 def test_client_that_disconnects_mid_upload_leaves_nothing(service: LiveServer) -> None:  # noqa: F811
-    head = (
-        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; "
-        f'filename="gone.mp4"\r\n\r\n'
-    ).encode()
     with socket.create_connection(("127.0.0.1", service.port), timeout=30) as sock:
-        sock.sendall(
-            (
-                "POST /v1/media HTTP/1.1\r\nHost: x\r\n"
-                f"Authorization: Bearer {API_KEY}\r\n"
-                f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
-                f"Content-Length: {len(head) + 500_000}\r\n\r\n"
-            ).encode()
-            + head
-            + b"\x01" * 100_000
-        )
+        start_upload(sock, "gone.mp4", 500_000, b"\x01" * 100_000)
         deadline = time.monotonic() + 10
         while not leftovers(service) and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -25,7 +25,7 @@ from app.config import Settings
 from app.container import Container
 from app.worker import IngestWorker, job_counts, latest_job_id
 from tests.media import MediaFixture, random_bytes
-from tests.test_api_harness import LiveServer, free_port, wait_for_job
+from tests.test_api_harness import LiveServer, ffmpeg_copy, free_port, wait_for_job
 from vectorstore.registry import Registry
 from vectorstore.schema import Chunk, SearchRequest
 
@@ -54,15 +54,6 @@ def _queue(container: Container, src: Path, title: str) -> tuple[str, str]:
     return media_id, container.registry.create_job(media_id).job_id
 
 
-def _cut(src: Path, dest: Path, start: float, length: float) -> Path:
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-ss", str(start), "-i", str(src),
-         "-t", str(length), "-c", "copy", str(dest)],
-        check=True,
-    )  # fmt: skip
-    return dest
-
-
 def _wait(container: Container, job_ids: list[str], timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -77,8 +68,8 @@ def _wait(container: Container, job_ids: list[str], timeout: float = 300) -> Non
 def test_restart_recovers_interrupted_and_queued_jobs(
     container: Container, media: MediaFixture, tmp_path: Path
 ) -> None:
-    first = _cut(media.audio, tmp_path / "first.m4a", 0, 9)
-    second = _cut(media.audio, tmp_path / "second.m4a", 20, 9)
+    first = ffmpeg_copy(media.audio, tmp_path / "first.m4a", length=9)
+    second = ffmpeg_copy(media.audio, tmp_path / "second.m4a", start=20, length=9)
     crashed_id, crashed_job = _queue(container, first, "crashed")
     waiting_id, waiting_job = _queue(container, second, "waiting")
     # simulate a process killed mid-ingestion: job claimed, media running, points half-written
@@ -140,7 +131,7 @@ def test_service_stopped_mid_job_resumes_it_after_restart(
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        second = _cut(media.audio, tmp_path / "second.m4a", 20, 9)
+        second = ffmpeg_copy(media.audio, tmp_path / "second.m4a", start=20, length=9)
         jobs = []
         for path in (media.video, second):
             with path.open("rb") as fh:

@@ -4,7 +4,6 @@ citation that seeks the player to the cited moment. Tamil/Hindi text round-trips
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from tests.test_api_harness import (  # noqa: F401
     API_KEY,
     TALK_TITLE,
     LiveServer,
+    ffmpeg_copy,
     indexed_talk,
     service,
 )
@@ -56,6 +56,11 @@ def page(browser: Browser, service: LiveServer) -> Iterator[Page]:  # noqa: F811
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # anything the page's Content-Security-Policy blocked
+    page.on(
+        "console",
+        lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
     try:
         yield page
     finally:
@@ -99,12 +104,7 @@ def test_upload_wait_ask_and_jump_to_the_cited_moment(
     page: Page, media: MediaFixture, tmp_path: Path
 ) -> None:
     # a copy with other bytes, so this upload is indexed now rather than deduplicated
-    upload = tmp_path / "web-talk.mp4"
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(media.video), "-c", "copy",
-         "-metadata", "comment=web test", str(upload)],
-        check=True,
-    )  # fmt: skip
+    upload = ffmpeg_copy(media.video, tmp_path / "web-talk.mp4", comment="web test")
     page.goto("/")
     enter_key(page, API_KEY)
     page.get_by_label("Video or audio file").set_input_files(str(upload))
@@ -191,12 +191,7 @@ def test_titles_are_shown_as_text_never_markup(
     page: Page, service: LiveServer, media: MediaFixture, tmp_path: Path  # noqa: F811
 ) -> None:
     hostile = '<img src=x onerror="window.pwned=1">Quarterly <b>review</b>'
-    piece = tmp_path / "piece.m4a"
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(media.audio), "-t", "3",
-         "-c", "copy", str(piece)],
-        check=True,
-    )  # fmt: skip
+    piece = ffmpeg_copy(media.audio, tmp_path / "piece.m4a", length=3)
     with service.client() as client:
         response = client.post(
             "/v1/media", files={"file": (piece.name, piece.read_bytes())}, data={"title": hostile}
@@ -208,3 +203,30 @@ def test_titles_are_shown_as_text_never_markup(
     expect(row.locator("td").first).to_have_text(hostile)
     assert row.locator("img, b").count() == 0
     assert page.evaluate("window.pwned") is None
+
+
+def test_api_docs_render_offline(browser: Browser, service: LiveServer) -> None:  # noqa: F811
+    """Swagger UI comes from the service itself: with every other host unreachable, /docs
+    still renders the operations, and the page never even tries another host."""
+    context = browser.new_context(base_url=service.url)
+    elsewhere: list[str] = []
+
+    def only_this_service(route: Any) -> None:
+        if route.request.url.startswith(service.url):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    try:
+        context.route("**/*", only_this_service)
+        context.add_cookies([{"name": "chronorag_key", "value": API_KEY, "url": service.url}])
+        page = context.new_page()
+        page.goto("/docs")
+        expect(page.locator(".opblock-summary-path", has_text="/v1/ask").first).to_be_visible(
+            timeout=30_000
+        )
+        assert page.locator(".opblock").count() >= 10
+    finally:
+        context.close()
+    assert elsewhere == []

@@ -10,7 +10,11 @@ page shell at / and /static/):
 - ``POST /v1/search``; ``POST /v1/ask`` (JSON, or SSE with ``Accept: text/event-stream``);
   ``GET /v1/answers/{file}`` (spoken answers, avatar videos)
 - ``GET /v1/models``, ``POST /v1/chat/completions`` (OpenAI-compatible, model ``chronorag``)
-- ``GET /healthz``, ``/readyz``, ``/metrics`` (Prometheus), ``/docs``, ``/openapi.json``
+- ``GET /healthz``, ``/readyz``, ``/metrics`` (Prometheus), ``/docs`` (Swagger UI, its files
+  served from ``/docs/assets/``: no CDN), ``/openapi.json``
+
+JSON bodies are limited to 4 MB; asks, clip encodes and uploads in flight are bounded
+(503 with ``Retry-After`` beyond that).
 """
 
 from app.api.factory import create_app

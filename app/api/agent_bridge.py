@@ -1,8 +1,10 @@
 """Runs the (synchronous) agent and speaker for async routes: results, streams, speech.
 
-The agent is bounded by a semaphore so a burst of questions queues instead of
-overloading the model server. Streaming runs the agent's event iterator in its own
-thread and hands events to the event loop as they come.
+At most ``max_concurrent`` agent runs at once (a semaphore, held by the thread doing
+the work); a few more questions may wait, in threads of their own budget so they never
+starve the shared pool; beyond that the route answers 503. Streaming runs the agent's
+event iterator in its own thread and hands events to the event loop as they come; it
+stops at the next event once the client has gone.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 import anyio
 
+from app.api.limits import Admission
 from app.api.schemas import AskOut, Speak
 from app.api.state import ServiceState
 
@@ -88,9 +91,11 @@ def to_ask_out(state: ServiceState, result: dict[str, Any]) -> AskOut:
 class AskRunner:
     """Bounded access to the agent for the API's routes."""
 
-    def __init__(self, state: ServiceState, max_concurrent: int) -> None:
+    def __init__(self, state: ServiceState, max_concurrent: int, max_waiting: int = 16) -> None:
         self.state = state
         self._slots = threading.BoundedSemaphore(max_concurrent)
+        self.admission = Admission("questions", max_concurrent + max_waiting)
+        self._threads = anyio.CapacityLimiter(self.admission.capacity)
 
     def ask_sync(
         self, question: str, media_ids: list[str] | None, thread_id: str | None, mode: Speak
@@ -109,9 +114,10 @@ class AskRunner:
     async def ask(
         self, question: str, media_ids: list[str] | None, thread_id: str | None, mode: Speak
     ) -> AskOut:
-        return await anyio.to_thread.run_sync(
-            self.ask_sync, question, media_ids, thread_id, mode
-        )
+        with self.admission.admit():
+            return await anyio.to_thread.run_sync(
+                self.ask_sync, question, media_ids, thread_id, mode, limiter=self._threads
+            )
 
     async def stream(
         self, question: str, media_ids: list[str] | None, thread_id: str | None, mode: Speak
@@ -132,8 +138,9 @@ class AskRunner:
                         event["result"] = to_ask_out(self.state, data)
                     yield event
 
-        async for event in iterate_in_thread(events):
-            yield event
+        with self.admission.admit():
+            async for event in iterate_in_thread(events):
+                yield event
 
 
 async def iterate_in_thread(make: Callable[[], Iterator[Any]]) -> AsyncIterator[Any]:

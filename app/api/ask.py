@@ -19,6 +19,7 @@ from sse_starlette import EventSourceResponse
 
 from app.api.agent_bridge import AgentFailure, AskRunner
 from app.api.errors import invalid
+from app.api.limits import Busy
 from app.api.media_files import inside, media_type_for
 from app.api.schemas import AskIn, AskOut
 from app.api.state import State
@@ -27,11 +28,22 @@ log = logging.getLogger("chronorag.api")
 router = APIRouter(tags=["ask"])
 
 
-def runner(request: Request) -> AskRunner:
+async def runner(request: Request) -> AskRunner:
     return request.app.state.ask_runner
 
 
 Runner = Annotated[AskRunner, Depends(runner)]
+SEND_TIMEOUT_S = 30.0
+
+
+def event_stream(events: AsyncIterator[dict[str, str]]) -> EventSourceResponse:
+    """SSE with keep-alive pings; a client that stops reading for ``SEND_TIMEOUT_S`` is
+    dropped, which ends the agent run and frees its place (a stalled reader would
+    otherwise hold it for ever)."""
+    return EventSourceResponse(events, ping=15, send_timeout=SEND_TIMEOUT_S, sep="\n")
+AGENT_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"description": "The agent failed, or too many questions are in progress."}
+}
 
 
 async def _sse(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, str]]:
@@ -47,6 +59,8 @@ async def _sse(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str,
     except AgentFailure as exc:
         log.error("ask stream failed: %s", exc)
         yield {"event": "error", "data": json.dumps({"detail": f"the agent failed: {exc}"})}
+    except Busy as exc:  # admitted by the route, then overtaken by others: rare
+        yield {"event": "error", "data": json.dumps({"detail": str(exc)})}
 
 
 @router.post(
@@ -58,20 +72,17 @@ async def _sse(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str,
             "description": "JSON, or with `Accept: text/event-stream` SSE events "
             "`progress`, `token`, `final` (the same JSON) and `error`.",
         },
-        503: {"description": "The agent failed."},
+        **AGENT_UNAVAILABLE,
     },
     summary="Ask a question; the answer cites [title @ mm:ss–mm:ss]",
 )
-async def ask(
-    body: AskIn,
-    request: Request,
-    runner: Runner,
-) -> Any:
+async def ask(body: AskIn, request: Request, runner: Runner) -> Any:
     if not body.question.strip():
         invalid("body", "question", "question must not be blank", body.question)
     if "text/event-stream" in request.headers.get("accept", ""):
+        runner.admission.check()  # a 503 now, not an error event after a 200
         events = runner.stream(body.question, body.media_ids, body.thread_id, body.speak)
-        return EventSourceResponse(_sse(events), ping=15)
+        return event_stream(_sse(events))
     try:
         return await runner.ask(body.question, body.media_ids, body.thread_id, body.speak)
     except AgentFailure as exc:

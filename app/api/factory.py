@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ from typing import Any
 
 import anyio
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.routing import compile_path
@@ -19,6 +21,9 @@ from app.api import ask, clips, health, jobs, media, openai_compat, search, tran
 from app.api.agent_bridge import AskRunner
 from app.api.auth import require_key
 from app.api.docs import docs_router
+from app.api.errors import validation_error
+from app.api.http_guards import BodyLimitMiddleware, SecurityHeadersMiddleware
+from app.api.limits import RETRY_AFTER_S, Busy
 from app.api.metrics import Metrics, MetricsMiddleware
 from app.api.state import ServiceState
 from app.api.threads import ThreadMap
@@ -76,10 +81,12 @@ def create_app(
     warm: Sequence[str] = ("index",),
     upload_idle_timeout_s: float = 30.0,
     max_concurrent_asks: int = 4,
+    max_body_bytes: int = 4 * 2**20,
 ) -> FastAPI:
     """The ChronoRAG service. ``warm`` names what to load at start (index, ingestor,
     agent, speaker); everything else loads on first use. ``run_worker=False`` leaves
-    ingestion to a separate ``chronorag worker`` (Qdrant server deployments)."""
+    ingestion to a separate ``chronorag worker`` (Qdrant server deployments).
+    ``max_body_bytes`` bounds JSON request bodies (uploads have CHRONORAG_MAX_UPLOAD_MB)."""
     unknown = set(warm) - set(_WARMERS)
     if unknown:
         raise ValueError(f"unknown warm-up targets: {sorted(unknown)}")
@@ -101,6 +108,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for folder in (settings.media_dir, settings.answers_dir):
             folder.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(state.clips_dir, ignore_errors=True)  # clips a crash left behind
         if state.worker is not None:
             await anyio.to_thread.run_sync(state.worker.start)
         threading.Thread(
@@ -149,6 +157,14 @@ def create_app(
             headers={"Allow": ", ".join(allowed)},
         )
 
+    app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
+
+    @app.exception_handler(Busy)
+    async def busy(request: Request, exc: Busy) -> JSONResponse:
+        return JSONResponse(
+            {"detail": str(exc)}, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)}
+        )
+
     @app.exception_handler(MediaError)
     async def media_error(request: Request, exc: MediaError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
@@ -161,6 +177,8 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", "Accept", "Range"],
             expose_headers=["Content-Range", "Accept-Ranges", "Content-Length"],
         )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     mount_web(app)
     return app

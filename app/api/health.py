@@ -14,7 +14,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", response_model=Health, summary="The process is alive")
-def healthz() -> Health:
+async def healthz() -> Health:
     return Health()
 
 
@@ -24,7 +24,7 @@ def healthz() -> Health:
     responses={503: {"model": Readiness, "description": "Still loading, or a load failed."}},
     summary="Models and index are loaded",
 )
-def readyz(state: State) -> JSONResponse:
+async def readyz(state: State) -> JSONResponse:
     with state.warm_lock:
         components = dict(state.warm_status)
     worker = state.worker.stats() if state.worker else {}

@@ -8,14 +8,15 @@ import threading
 import unicodedata
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import anyio
 from fastapi import APIRouter, HTTPException, Request
-from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.requests import ClientDisconnect
 
+from app.api.limits import RETRY_AFTER_S, Busy
+from app.api.lookup import MediaId, get_record
 from app.api.media_files import extension_for, media_type_for, remove_media_files
 from app.api.schemas import Deleted, MediaList, MediaOut, UploadAccepted
 from app.api.state import ServiceState, State
@@ -25,10 +26,6 @@ from app.worker import latest_job_id, latest_job_ids
 log = logging.getLogger("chronorag.api")
 router = APIRouter(tags=["media"])
 _admit_lock = threading.Lock()
-
-MediaId = Annotated[
-    str, PathParam(min_length=1, max_length=64, description="The media id (16 hex).")
-]
 
 _UPLOAD_SCHEMA: dict[str, Any] = {
     "requestBody": {
@@ -57,6 +54,7 @@ _UPLOAD_SCHEMA: dict[str, Any] = {
         "413": {"description": "Larger than CHRONORAG_MAX_UPLOAD_MB."},
         "415": {"description": "Not multipart, or not an audio/video file."},
         "422": {"description": "Empty file, missing 'file' field or bad recorded_at."},
+        "503": {"description": "Too many uploads in progress; retry after Retry-After."},
     },
 }
 
@@ -66,13 +64,6 @@ def to_out(record: Any, job_id: str | None) -> MediaOut:
     data["file_url"] = f"/v1/media/{record.media_id}/file"
     data["job_id"] = job_id
     return MediaOut(**data)
-
-
-def get_record(state: ServiceState, media_id: str) -> Any:
-    record = state.container.registry.get_media(media_id)
-    if record is None:
-        raise HTTPException(404, f"no media with id {media_id!r}")
-    return record
 
 
 def _clean_title(raw: str) -> str:
@@ -89,6 +80,20 @@ def _parse_recorded_at(raw: str | None) -> datetime | None:
         raise UploadError(422, f"recorded_at is not an ISO 8601 date-time: {raw!r}") from exc
 
 
+def _looks_like_text(path: Path, size: int = 4096) -> bool:
+    """True when the file starts like text. No audio/video container does, but playlists
+    do (HLS, ffconcat), and some ffmpeg builds detect those in a file of any name and
+    then read the local files they list: such uploads never reach ffmpeg at all."""
+    with path.open("rb") as f:
+        head = f.read(size)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # not just a character cut at the end
+            return False
+    return all(b >= 0x20 or b in b"\t\n\r\f" for b in head)
+
+
 def _admit(state: ServiceState, upload: ReceivedUpload) -> UploadAccepted:
     """Check the upload by content, store it under its id and queue a job (blocking)."""
     from ingestion.errors import MediaError
@@ -98,6 +103,8 @@ def _admit(state: ServiceState, upload: ReceivedUpload) -> UploadAccepted:
         raise UploadError(422, "the uploaded file is empty")
     recorded_at = _parse_recorded_at(upload.fields.get("recorded_at"))
     title = _clean_title(upload.fields.get("title", "")) or Path(upload.filename).stem or "upload"
+    if _looks_like_text(upload.path):
+        raise UploadError(415, "not a usable audio or video file: it is text")
     try:
         info = probe(upload.path)
     except MediaError as exc:
@@ -143,6 +150,18 @@ def _admit(state: ServiceState, upload: ReceivedUpload) -> UploadAccepted:
     summary="Upload a video or audio file and queue it for indexing",
 )
 async def upload_media(request: Request, state: State) -> Any:
+    try:
+        with state.upload_admission.admit():  # each upload may fill disk up to the limit
+            return await _receive_and_admit(request, state)
+    except Busy as exc:
+        return JSONResponse(
+            {"detail": str(exc)},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_S), "Connection": "close"},
+        )
+
+
+async def _receive_and_admit(request: Request, state: ServiceState) -> JSONResponse:
     settings = state.settings
     try:
         upload = await receive_upload(

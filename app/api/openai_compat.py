@@ -18,13 +18,13 @@ from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.agent_bridge import AgentFailure
-from app.api.ask import Runner
+from app.api.ask import AGENT_UNAVAILABLE, Runner, event_stream
 from app.api.errors import invalid
-from app.api.schemas import AskOut, CitationOut
+from app.api.limits import Busy
+from app.api.schemas import MAX_QUESTION_CHARS, AskOut, CitationOut
 from app.api.state import State
 
 router = APIRouter(tags=["openai"])
@@ -79,6 +79,8 @@ def _split(body: ChatCompletionIn) -> tuple[list[tuple[str, str]], str]:
     turns = [(m.role, m.text()) for m in body.messages if m.role in ("user", "assistant")]
     if not turns or turns[-1][0] != "user" or not turns[-1][1].strip():
         invalid("body", "messages", "the last message must be a non-empty user message")
+    if len(turns[-1][1]) > MAX_QUESTION_CHARS:
+        invalid("body", "messages", f"the question is over {MAX_QUESTION_CHARS} characters")
     return turns[:-1], turns[-1][1]
 
 
@@ -96,14 +98,10 @@ def models() -> dict[str, Any]:
 
 @router.post(
     "/v1/chat/completions",
-    responses={200: {"content": {"text/event-stream": {}}}, 503: {"description": "Agent failed."}},
+    responses={200: {"content": {"text/event-stream": {}}}, **AGENT_UNAVAILABLE},
     summary="OpenAI-compatible chat completions (streaming and not)",
 )
-async def chat_completions(
-    body: ChatCompletionIn,
-    runner: Runner,
-    state: State,
-) -> Any:
+async def chat_completions(body: ChatCompletionIn, runner: Runner, state: State) -> Any:
     history, question = _split(body)
     thread_id = body.thread_id or state.threads.thread_for(history)
     created = int(time.time())
@@ -131,7 +129,7 @@ async def chat_completions(
             "thread_id": thread_id,
         }
 
-    def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, str]:
         payload = {
             "id": cid,
             "object": "chat.completion.chunk",
@@ -139,9 +137,9 @@ async def chat_completions(
             "model": body.model,
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
         }
-        return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+        return {"data": json.dumps(payload, ensure_ascii=False)}
 
-    async def stream() -> AsyncIterator[str]:
+    async def stream() -> AsyncIterator[dict[str, str]]:
         sent = ""
         yield chunk({"role": "assistant", "content": ""})
         try:
@@ -159,14 +157,13 @@ async def chat_completions(
                     if rest:
                         sent += rest
                         yield chunk({"content": rest})
-        except AgentFailure as exc:
+        except (AgentFailure, Busy) as exc:
             text = f"\n\n[error: {exc}]"
             sent += text
             yield chunk({"content": text})
         state.threads.remember([*history, ("user", question), ("assistant", sent)], thread_id)
         yield chunk({}, "stop")
-        yield "data: [DONE]\n\n"
+        yield {"data": "[DONE]"}
 
-    return StreamingResponse(
-        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
-    )
+    runner.admission.check()  # a 503 now, not an error chunk after a 200
+    return event_stream(stream())

@@ -11,6 +11,7 @@ from vectorstore.schema import Hit, Source
 
 JobStatus = Literal["queued", "running", "ready", "failed"]
 Speak = Literal["none", "audio", "avatar"]
+MAX_QUESTION_CHARS = 4000
 
 
 class UploadAccepted(BaseModel):
@@ -69,7 +70,8 @@ class TranscriptOut(BaseModel):
 
 
 class SearchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    # json.loads accepts NaN and Infinity: not times
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     query: str = Field(min_length=1, max_length=2000)
     media_ids: list[str] | None = Field(default=None, max_length=1000)
@@ -86,7 +88,7 @@ class SearchOut(BaseModel):
 class AskIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    question: str = Field(min_length=1, max_length=4000)
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
     media_ids: list[str] | None = Field(default=None, max_length=1000)
     thread_id: str | None = Field(default=None, min_length=1, max_length=200)
     speak: Speak = "none"

@@ -12,9 +12,9 @@ from typing import Annotated, Literal
 
 import anyio
 from fastapi import APIRouter, HTTPException, Query
-from fastapi import Path as PathParam
 from fastapi.responses import PlainTextResponse
 
+from app.api.lookup import MediaId, get_record
 from app.api.schemas import TranscriptOut, TranscriptSegment
 from app.api.state import State
 from vectorstore.schema import Chunk
@@ -101,13 +101,11 @@ def to_vtt(segments: Sequence[TranscriptSegment]) -> str:
     summary="The transcript as JSON, SRT or WebVTT",
 )
 async def transcript(
-    media_id: Annotated[str, PathParam(min_length=1, max_length=64)],
+    media_id: MediaId,
     state: State,
     format: Annotated[Literal["json", "srt", "vtt"], Query()] = "json",
 ) -> object:
-    record = state.container.registry.get_media(media_id)
-    if record is None:
-        raise HTTPException(404, f"no media with id {media_id!r}")
+    record = get_record(state, media_id)
     if record.status != "ready":
         raise HTTPException(409, f"the media is not indexed yet (status: {record.status})")
     chunks = await anyio.to_thread.run_sync(

@@ -23,6 +23,8 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 FILE_FIELD = "file"
 _MAX_FIELD_BYTES = 4096
 _MAX_FIELDS = 20
+_MAX_HEADER_BYTES = 8192
+_MAX_OVERHEAD_BYTES = 2**20  # everything but the file: boundaries, headers, fields
 
 
 class UploadError(Exception):
@@ -75,9 +77,15 @@ class _Sink:
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
         self._header_name += data[start:end]
+        self._check_header()
 
     def on_header_value(self, data: bytes, start: int, end: int) -> None:
         self._header_value += data[start:end]
+        self._check_header()
+
+    def _check_header(self) -> None:
+        if len(self._header_name) + len(self._header_value) > _MAX_HEADER_BYTES:
+            raise UploadError(400, "a multipart header is too long")
 
     def on_header_end(self) -> None:
         self._headers[self._header_name.decode("latin-1").lower()] = bytes(self._header_value)
@@ -173,7 +181,11 @@ async def receive_upload(
     sink = _Sink(dest_dir, max_bytes)
     try:
         parser = MultipartParser(boundary, sink.callbacks())  # type: ignore[arg-type]
+        received = 0
         async for chunk in _chunks(stream, idle_timeout_s):
+            received += len(chunk)
+            if received > max_bytes + _MAX_OVERHEAD_BYTES:  # junk around a small file
+                raise UploadError(413, f"the upload exceeds the limit of {max_bytes // 2**20} MB")
             parser.write(chunk)
         parser.finalize()
         if sink.tmp_path is None:
