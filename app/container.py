@@ -206,6 +206,7 @@ class Container:
             checkpointer=checkpointer.saver,
             max_steps=s.agent_max_steps,
             max_evidence_tokens=s.agent_max_evidence_tokens,
+            embedder=self.embedder,  # cross-lingual relevance gate for extractive answers
         )
 
     # --- speech -----------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Everything is injected by the composition root: the media search and registry,
 the chat model (llama.cpp's server or vLLM, both through ``ChatOpenAI``), an
-optional VLM client and a LangGraph checkpointer for per-thread memory.
+optional VLM client, a LangGraph checkpointer for per-thread memory and optionally
+the query embedder (for the extractive fallback's cross-language relevance gate).
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from langgraph.checkpoint.memory import InMemorySaver
 from pydantic import BaseModel, Field
 
 from graphs.citations import Citation
+from graphs.extractive import RelevanceGate
 from graphs.graph import build_graph
 from graphs.nodes import AgentConfig, AgentNodes
 from graphs.state import turn_input
 from graphs.summarize import Summarizer, Summary
 from graphs.tools import MediaCatalog, MediaSearchPort, Tools
 from graphs.vlm import VLMClient
+from vectorstore.embedders import Embedder
 
 __all__ = ["Agent", "AgentEvent", "AskResult", "Citation", "Summary"]
 
@@ -57,6 +60,7 @@ class Agent:
         max_evidence_tokens: int = 1500,
         prompt_evidence_tokens: int = 280,
         now: Callable[[], datetime] | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         if max_steps < 1:
             raise ValueError("max_steps must be at least 1")
@@ -66,7 +70,9 @@ class Agent:
             max_evidence_tokens=max_evidence_tokens,
             prompt_evidence_tokens=prompt_evidence_tokens,
         )
-        nodes = AgentNodes(self.tools, chat_model, self.config)
+        # the embedder (the index's own, multilingual) lets the extractive fallback and the
+        # early stop judge evidence for questions in another language than the media
+        nodes = AgentNodes(self.tools, chat_model, self.config, gate=RelevanceGate(embedder))
         if now is not None:
             nodes.now = now
         self.nodes = nodes

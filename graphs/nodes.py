@@ -4,7 +4,10 @@ Code decides whatever code can: the question's language and time expressions, th
 first retrieval (a search, or a window read when the question names a span, an
 anchor or a follow-up), and whether evidence already suffices. The model is asked
 only for the next tool (schema-constrained JSON) when it does not, and for the
-answer, whose citations are then validated against the evidence.
+answer, whose citations are then validated against the evidence. When the model's
+answer is unusable (a refusal, the question echoed, no valid citation) but a line of
+evidence plainly matches the question, that line is quoted instead
+(:mod:`graphs.extractive`); otherwise the agent refuses.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langgraph.config import get_stream_writer
 
-from graphs.citations import WORD_RE, Evidence, validate_answer
+from graphs.citations import CITATION_RE, Evidence, validate_answer
+from graphs.extractive import QUOTABLE, RelevanceGate, extractive_answer, stem
 from graphs.language import detect_language
 from graphs.llm import LLMError, json_call
 from graphs.prompts import (
@@ -33,6 +37,7 @@ from graphs.prompts import (
 from graphs.state import AgentState, Turn
 from graphs.timeparse import TimeQuery, parse_time
 from graphs.tools import Tools, approx_tokens
+from graphs.words import content_words
 
 TOOL_NAMES = ("search", "read_window", "look", "list_media", "summarize", "answer")
 
@@ -48,89 +53,8 @@ PLANNER_SCHEMA: dict[str, Any] = {
 }
 
 FOLLOW_SPAN_S = 90.0  # "after that" / "after the demo": how far to read on
-_STOP_WORDS = {
-    "what",
-    "when",
-    "where",
-    "which",
-    "who",
-    "whom",
-    "whose",
-    "why",
-    "how",
-    "did",
-    "does",
-    "do",
-    "was",
-    "were",
-    "is",
-    "are",
-    "the",
-    "a",
-    "an",
-    "they",
-    "he",
-    "she",
-    "we",
-    "you",
-    "say",
-    "said",
-    "tell",
-    "me",
-    "about",
-    "in",
-    "on",
-    "of",
-    "and",
-    "or",
-    "to",
-    "for",
-    "happened",
-    "happen",
-    "discussed",
-    "discuss",
-    "talk",
-    "talked",
-    "there",
-    "this",
-    "that",
-    "it",
-    "with",
-    "from",
-    "at",
-    "by",
-    "any",
-    "please",
-    "recording",
-    "video",
-    "meeting",
-    "क्या",
-    "कहा",
-    "हुआ",
-    "में",
-    "के",
-    "की",
-    "का",
-    "को",
-    "ने",
-    "से",
-    "है",
-    "था",
-    "थे",
-    "गया",
-    "उन्होंने",
-    "बारे",
-    "और",
-    "पर",
-    "बताइए",
-    "बताओ",
-}
 
 Writer = Callable[[dict[str, Any]], None]
-
-
-def content_words(text: str) -> list[str]:
-    return [w for w in WORD_RE.findall(text.lower()) if w not in _STOP_WORDS and len(w) > 1]
 
 
 def _writer() -> Writer:
@@ -179,11 +103,13 @@ class AgentNodes:
         model: BaseChatModel,
         config: AgentConfig,
         now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
+        gate: RelevanceGate | None = None,
     ) -> None:
         self.tools = tools
         self.model = model
         self.config = config
         self.now = now
+        self.gate = gate or RelevanceGate()
 
     # --- understand -------------------------------------------------------------------
     def understand(self, state: AgentState) -> dict[str, Any]:
@@ -299,7 +225,19 @@ class AgentNodes:
         if not wanted:
             return True
         need = min(2, len(wanted))
-        return any(len(wanted & set(content_words(e["text"]))) >= need for e in evidence)
+        if any(len(wanted & set(content_words(e["text"]))) >= need for e in evidence):
+            return True
+        # across languages words cannot match: the embedding gate judges (no planner trip)
+        return self.gate.embedder is not None and self._quotable(state) is not None
+
+    def _quotable(self, state: AgentState) -> Evidence | None:
+        """The best evidence line that plainly answers the question (extractive gate)."""
+        evidence = _evidence(state)
+        if state.get("windowed") and not content_words(state["query"]):
+            # "what was said in the first minute": the window itself is the answer
+            lines = sorted((ev for ev in evidence if ev.source in QUOTABLE), key=lambda e: e.rank)
+            return lines[0] if lines else None
+        return self.gate.best(state["query"], evidence)
 
     def route(self, state: AgentState) -> str:
         if state.get("steps", 0) >= self.config.max_steps:
@@ -413,21 +351,52 @@ class AgentNodes:
         messages = answer_messages(
             state["question"], language, evidence[::-1], state.get("history") or []
         )
-        raw = self._stream_answer(messages, refusal, write)
+        raw, shown = self._stream_answer(messages, write)
         raw = raw.replace(NOT_FOUND, "").strip()  # it sometimes trails a real answer
         if not raw or _is_refusal(raw):
-            return self._finish(state, refusal, [])
+            return self._fallback(state, refusal, write, shown)
         raw = _first_sentences(raw, self.config.answer_max_sentences)
         if _echoes(raw, state["question"]):  # a small model sometimes repeats the question
-            return self._finish(state, refusal, [])
+            return self._fallback(state, refusal, write, shown)
         # words cannot be compared across languages: let the best evidence stand in
         text, citations = validate_answer(raw, evidence, fallback=language != "en")
         if not citations:
-            return self._finish(state, refusal, [])
+            return self._fallback(state, refusal, write, shown)
+        if _restates(text, state["question"]) and (best := self._quotable(state)) is not None:
+            # "The screen showed the year [..]": cited, but it only repeats the question
+            return self._quote(state, best, write, shown)
         return self._finish(state, text, [c.model_dump() for c in citations])
 
-    def _stream_answer(self, messages: list[tuple[str, str]], refusal: str, write: Writer) -> str:
-        """Stream the model's tokens to the caller; NOT_FOUND streams as the refusal."""
+    def _fallback(
+        self, state: AgentState, refusal: str, write: Writer, shown: bool
+    ) -> dict[str, Any]:
+        """The model gave no usable answer: quote evidence that plainly answers, or refuse.
+
+        Tokens already streamed stay as they were (the final result is authoritative);
+        when nothing was shown yet, the replacement text streams instead.
+        """
+        best = self._quotable(state)
+        if best is None:
+            if not shown:
+                write({"type": "token", "text": refusal})
+            return self._finish(state, refusal, [])
+        return self._quote(state, best, write, shown)
+
+    def _quote(
+        self, state: AgentState, best: Evidence, write: Writer, shown: bool
+    ) -> dict[str, Any]:
+        _progress("answer", f"extractive: quoting {best.label}")
+        text, citation = extractive_answer(state.get("language", "en"), best)
+        if not shown:
+            write({"type": "token", "text": text})
+        return self._finish(state, text, [citation.model_dump()])
+
+    def _stream_answer(self, messages: list[tuple[str, str]], write: Writer) -> tuple[str, bool]:
+        """Stream the model's tokens to the caller; the text and whether any was shown.
+
+        A reply that is (or starts as) NOT_FOUND is held back: the caller decides what
+        replaces it.
+        """
         parts: list[str] = []
         held, holding = "", True  # the start may still turn out to be NOT_FOUND
         try:
@@ -448,9 +417,10 @@ class AgentNodes:
                 holding = False
         except Exception as exc:  # network, timeout, server error: one clear error type
             raise LLMError(f"answer: chat model call failed: {exc}") from exc
-        if holding and held.strip():
-            write({"type": "token", "text": refusal if NOT_FOUND in held else held})
-        return "".join(parts).strip()
+        if holding and held.strip() and NOT_FOUND not in held:
+            write({"type": "token", "text": held})
+            holding = False
+        return "".join(parts).strip(), not holding
 
     def _finish(
         self, state: AgentState, answer: str, citations: list[dict[str, Any]]
@@ -488,6 +458,12 @@ def _echoes(answer: str, question: str) -> bool:
         return re.sub(r"\W+", " ", re.sub(r"\[[^\]]*\]", " ", text)).strip().lower()
 
     return bool(norm(question)) and norm(answer) == norm(question)
+
+
+def _restates(answer: str, question: str) -> bool:
+    """The answer (citations aside) says nothing the question did not already say."""
+    said = {stem(w) for w in content_words(CITATION_RE.sub(" ", answer))}
+    return bool(said) and said <= {stem(w) for w in content_words(question)}
 
 
 def _first_sentences(text: str, limit: int) -> str:

@@ -22,6 +22,9 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
 from graphs.agent import Agent, AskResult
+from graphs.citations import Evidence, mmss
+from graphs.extractive import LEAD_INS, RelevanceGate, extractive_answer
+from graphs.language import SUPPORTED
 from graphs.llm import LLMError
 from graphs.memory import open_checkpointer
 from graphs.prompts import NO_VLM_NOTE, REFUSALS
@@ -92,10 +95,17 @@ def script(*replies: str | dict) -> ScriptedChat:
 
 
 @pytest.fixture(scope="session")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[MediaSearch, Registry, Path]:
+def embedder() -> E5Embedder:
+    return E5Embedder(threads=2)
+
+
+@pytest.fixture(scope="session")
+def corpus(
+    tmp_path_factory: pytest.TempPathFactory, embedder: E5Embedder
+) -> tuple[MediaSearch, Registry, Path]:
     root = tmp_path_factory.mktemp("agent-corpus")
     registry = Registry(root / "registry.sqlite3")
-    index = EdgeChunkIndex(root / "index", E5Embedder(threads=2))
+    index = EdgeChunkIndex(root / "index", embedder)
     keyframe = root / "frame-0045.jpg"
     keyframe.write_bytes(b"\xff\xd8\xff\xe0fake-jpeg-bytes")  # only its existence matters here
     book = librivox_lines()
@@ -262,15 +272,133 @@ def test_model_refusal_yields_no_citations(corpus) -> None:
 
 
 def test_refusal_sentence_written_by_the_model_is_not_cited(corpus) -> None:
-    model = script(REFUSALS["en"])
-    result = make_agent(corpus, model).ask("What did Ravi say about latency?")
+    model = script({"tool": "answer", "query": "", "ref": 0}, REFUSALS["en"])
+    # one shared content word ("Ravi") of three is no plain match: no extractive answer
+    result = make_agent(corpus, model).ask("What did Ravi say about the football score?")
     assert result.answer == REFUSALS["en"] and result.citations == []
 
 
-def test_an_answer_that_echoes_the_question_is_a_refusal(corpus) -> None:
+# --- extractive fallback --------------------------------------------------------------
+def assert_extractive(result: AskResult, lead: str, window: tuple[str, float, float]) -> None:
+    """The answer quotes the cited evidence line, after the lead-in, with its citation."""
+    assert cited_windows(result) == [window]
+    cite = result.citations[0]
+    label = f"[{cite.title} @ {mmss(cite.start_s)}–{mmss(cite.end_s)}]"
+    assert result.answer.startswith(lead)
+    assert result.answer.endswith(label)
+    assert cite.quote[:40] in result.answer  # the quote is the evidence text itself
+
+
+def test_an_answer_that_echoes_the_question_falls_back_to_the_evidence(corpus) -> None:
     model = script("When will Ravi fix the latency? [Team sync @ 01:50–02:20].")
     result = make_agent(corpus, model).ask("When will Ravi fix the latency?")
+    assert REFUSALS["en"] not in result.answer
+    assert_extractive(result, "The recording says:", (SYNC, 110.0, 140.0))
+    assert "Ravi will fix the latency by Thursday" in result.answer
+
+
+def test_a_cited_answer_that_only_restates_the_question_quotes_the_evidence(corpus) -> None:
+    model = script("Tomatoes need hours of sun [Guest talk @ 01:00–01:30].")
+    result = make_agent(corpus, model).ask("How many hours of sun do tomatoes need?")
+    assert_extractive(result, "The recording says:", (TALK, 60.0, 90.0))
+    assert "six hours of sun" in result.answer
+
+
+def test_a_cited_answer_that_adds_a_fact_is_kept(corpus) -> None:
+    model = script("Tomatoes need six hours of sun [Guest talk @ 01:00–01:30].")
+    result = make_agent(corpus, model).ask("How many hours of sun do tomatoes need?")
+    assert result.answer == "Tomatoes need six hours of sun [Guest talk @ 01:00–01:30]."
+
+
+def test_model_refusal_on_plainly_matching_evidence_quotes_it(corpus) -> None:
+    model = script("NOT_FOUND")
+    events = list(make_agent(corpus, model).stream("How many hours of sun do tomatoes need?"))
+    result = events[-1]["result"]
+    assert_extractive(result, "The recording says:", (TALK, 60.0, 90.0))
+    assert "six hours of sun" in result.answer
+    # the held-back NOT_FOUND never streams: the quote streams in its place
+    assert "".join(e["text"] for e in events if e["type"] == "token") == result.answer
+
+
+def test_unanswerable_question_is_still_refused(corpus, embedder) -> None:
+    model = script({"tool": "answer", "query": "", "ref": 0}, "NOT_FOUND")
+    agent = make_agent(corpus, model, embedder=embedder)
+    result = agent.ask("What did they say about the football match?")
     assert result.answer == REFUSALS["en"] and result.citations == []
+
+
+def test_cross_language_question_is_answered_from_english_evidence(corpus, embedder) -> None:
+    model = script("NOT_FOUND")  # no planner call is scripted: the gate stops the loop
+    agent = make_agent(corpus, model, embedder=embedder)
+    result = agent.ask("टमाटर को कितने घंटे धूप चाहिए?", media_ids=[TALK])  # Hindi
+    assert model.planner_calls() == []
+    assert result.language == "hi"
+    assert_extractive(result, LEAD_INS["hi"][0], (TALK, 60.0, 90.0))
+    assert "six hours of sun" in result.answer
+
+
+def test_cross_language_unanswerable_question_is_refused(corpus, embedder) -> None:
+    model = script({"tool": "answer", "query": "", "ref": 0}, "NOT_FOUND")
+    agent = make_agent(corpus, model, embedder=embedder)
+    result = agent.ask("கால்பந்து போட்டியில் யார் வென்றார்?")  # Tamil: who won the football match?
+    assert len(model.planner_calls()) == 1  # no plain match: the planner was asked
+    assert result.answer == REFUSALS["ta"] and result.citations == []
+
+
+def test_relevance_gate_separates_answering_lines_from_unrelated_ones(embedder) -> None:
+    gate = RelevanceGate(embedder)
+    lines = [
+        Evidence(media_id=m, title=m, source="speech", start_s=s, end_s=e, text=t, rank=i)
+        for i, (m, (s, e, t)) in enumerate(
+            [(SYNC, line) for line in MEETING] + [(TALK, line) for line in TALK_LINES]
+        )
+    ]
+    tomatoes = "टमाटर को कितने घंटे धूप चाहिए?"  # Hindi: how many hours of sun do tomatoes need?
+    best = gate.best(tomatoes, lines)
+    assert best is not None and (best.media_id, best.start_s) == (TALK, 60.0)
+    for unrelated in (
+        "मौसम के बारे में क्या कहा गया?",  # Hindi: what was said about the weather?
+        "கால்பந்து போட்டியில் யார் வென்றார்?",  # Tamil: who won the football match?
+        "¿Quién ganó el partido de fútbol?",
+    ):
+        assert gate.best(unrelated, lines) is None, unrelated
+        assert all(m.margin is not None and m.margin < 0 for m in gate.score(unrelated, lines))
+    # without an embedder only shared words count: none across languages
+    assert RelevanceGate(None).best(tomatoes, lines) is None
+    assert RelevanceGate(None).best("How many hours of sun do tomatoes need?", lines) == best
+
+
+def test_shared_function_words_are_no_match() -> None:
+    line = Evidence(
+        media_id=BOOK,
+        title="Sense and Sensibility",
+        source="speech",
+        start_s=0,
+        end_s=6,
+        text="Mr. John Dashwood had then leisure to consider how much there might be in his power",
+    )
+    gate = RelevanceGate(None)
+    # "had" and "much" are shared, the topic (charge, machine) is not
+    assert (
+        gate.best("When did the screen show how much charge the machine had left?", [line]) is None
+    )
+    assert gate.best("When did John Dashwood have leisure to consider?", [line]) == line
+
+
+def test_lead_ins_cover_every_supported_language() -> None:
+    ev = Evidence(
+        media_id=SYNC,
+        title="Team sync",
+        source="screen",
+        start_s=45,
+        end_s=80,
+        text="Search demo: results in 1.2 s",
+    )
+    assert set(LEAD_INS) == set(SUPPORTED)
+    for language, (said, shown) in LEAD_INS.items():
+        text, citation = extractive_answer(language, ev)
+        assert text == f'{shown} "Search demo: results in 1.2 s" [Team sync @ 00:45–01:20]'
+        assert said != shown and citation.start_s == 45 and citation.end_s == 80
 
 
 def test_long_answers_are_cut_to_three_sentences(corpus) -> None:
