@@ -60,9 +60,9 @@ def main() -> None:
     run("media", "list")
     run("ask", "Who had leisure to consider what was in his power to do for them?",
         "--media-id", media_id)  # fmt: skip
-    run("ask", "What would make someone ill-disposed, according to the speaker?",
-        "--media-id", media_id)  # fmt: skip
-    run("ask", "वक्ता ने स्वार्थी होने के बारे में क्या कहा?", "--media-id", media_id)
+    run("ask", "What might have made him more respectable?", "--media-id", media_id)
+    # Hindi, about English speech: "What kind of young man was not selfish?"
+    run("ask", "किस तरह का युवक स्वार्थी नहीं था?", "--media-id", media_id)
     run("summarize", media_id, "--style", "chapters")
     print("\nDone. Try your own: .venv/bin/chronorag ask \"…\"  (data in", home, ")")
 
