@@ -124,7 +124,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-ask-") as tmp:
         search, registry, index = build_corpus(Path(tmp))
         with LlamaServer(gguf, threads=args.threads, ctx=4096) as server:
-            agent = Agent(search, registry, chat_model(server.base_url, args.model))
+            agent = Agent(
+                search,
+                registry,
+                chat_model(server.base_url, args.model),
+                embedder=search.index.embedder,  # as the composition root wires it
+            )
             agent.ask("What was decided about the beta?")  # warm-up: loads caches, not counted
             rows = []
             for _ in range(args.rounds):
