@@ -65,11 +65,11 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class MediaRecord(BaseModel):
+class MediaState(BaseModel):
+    """What may be shown about a media item (the service returns exactly this, plus links)."""
+
     media_id: str
     title: str
-    path: str
-    sha256: str
     kind: str | None = None
     duration_s: float | None = None
     language: str | None = None
@@ -81,6 +81,13 @@ class MediaRecord(BaseModel):
     chunks: int = 0
     created_at: datetime
     updated_at: datetime
+
+
+class MediaRecord(MediaState):
+    """The registry row: the public state plus where the file is and its checksum."""
+
+    path: str
+    sha256: str
 
 
 class JobRecord(BaseModel):

@@ -22,6 +22,7 @@ from app.api.schemas import Deleted, MediaList, MediaOut, UploadAccepted
 from app.api.state import ServiceState, State
 from app.api.uploads import FILE_FIELD, ReceivedUpload, UploadError, receive_upload
 from app.worker import latest_job_id, latest_job_ids
+from vectorstore.registry import MediaState
 
 log = logging.getLogger("chronorag.api")
 router = APIRouter(tags=["media"])
@@ -60,7 +61,7 @@ _UPLOAD_SCHEMA: dict[str, Any] = {
 
 
 def to_out(record: Any, job_id: str | None) -> MediaOut:
-    data = record.model_dump()
+    data = record.model_dump(include=set(MediaState.model_fields))  # never path or sha256
     data["file_url"] = f"/v1/media/{record.media_id}/file"
     data["job_id"] = job_id
     return MediaOut(**data)

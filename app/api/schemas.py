@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from vectorstore.registry import MediaState
 from vectorstore.schema import Hit, Source
 
 JobStatus = Literal["queued", "running", "ready", "failed"]
@@ -28,20 +28,7 @@ class JobOut(BaseModel):
     error: str | None = None
 
 
-class MediaOut(BaseModel):
-    media_id: str
-    title: str
-    kind: str | None = None
-    duration_s: float | None = None
-    language: str | None = None
-    recorded_at: datetime | None = None
-    status: JobStatus
-    stage: str | None = None
-    progress: float = 0.0
-    error: str | None = None
-    chunks: int = 0
-    created_at: datetime
-    updated_at: datetime
+class MediaOut(MediaState):
     file_url: str
     job_id: str | None = None
 
