@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
-import threading
 from collections.abc import Iterator
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import cv2
@@ -23,18 +21,16 @@ from speech.espeak_tts import EspeakTTS
 from speech.factory import build_avatar
 from speech.http_avatar import HttpAvatar
 from speech.speaker import Speaker
+from tests.doubles import DoubleHandler, serving
 
 pytestmark = pytest.mark.timeout(120)
 
 
-class LipSyncServiceDouble(BaseHTTPRequestHandler):
+class LipSyncServiceDouble(DoubleHandler):
     """Test double of a lip-sync service: multipart audio + image in, MP4 out."""
 
     mode = "mp4"  # "mp4" (video + audio), "video-only", "error", "html"
     received: list[dict] = []
-
-    def log_message(self, *args) -> None:
-        pass
 
     def do_POST(self) -> None:  # noqa: N802 (http.server naming)
         raw = self.rfile.read(int(self.headers["Content-Length"]))
@@ -86,25 +82,13 @@ class LipSyncServiceDouble(BaseHTTPRequestHandler):
             subprocess.run([*cmd, str(video)], check=True, capture_output=True, timeout=60)
             return self._reply(200, video.read_bytes(), "video/mp4")
 
-    def _reply(self, status: int, payload: bytes, kind: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
 
 @pytest.fixture()
 def service() -> Iterator[str]:
     LipSyncServiceDouble.mode = "mp4"
     LipSyncServiceDouble.received = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), LipSyncServiceDouble)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1/lipsync"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with serving(LipSyncServiceDouble) as base:
+        yield base + "/v1/lipsync"
 
 
 @pytest.fixture(scope="module")

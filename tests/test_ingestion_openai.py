@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 import wave
 from collections.abc import Iterator
 from email.parser import BytesParser
 from email.policy import default as email_policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
 
 from ingestion.transcribe_openai import MAX_UPLOAD_BYTES, OpenAITranscriber, language_code
+from tests.doubles import DoubleHandler, serving
 from tests.media import MediaFixture
 
 MAX_PIECE_S = 12.0
@@ -47,13 +46,10 @@ def loud_stretches(samples: np.ndarray, rate: int) -> list[tuple[float, float]]:
     return [(a, b) for a, b in spans if b - a >= 0.1]
 
 
-class TranscriptionServerDouble(BaseHTTPRequestHandler):
+class TranscriptionServerDouble(DoubleHandler):
     """Test double of an OpenAI-compatible transcription server."""
 
     requests: list[dict] = []
-
-    def log_message(self, *args) -> None:
-        pass
 
     def _fail(self, message: str) -> None:
         body = json.dumps({"error": {"message": message}}).encode()
@@ -125,13 +121,8 @@ class TranscriptionServerDouble(BaseHTTPRequestHandler):
 @pytest.fixture
 def server() -> Iterator[str]:
     TranscriptionServerDouble.requests = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), TranscriptionServerDouble)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with serving(TranscriptionServerDouble) as base:
+        yield base + "/v1"
 
 
 def test_pieces_offsets_and_request_shape(server: str, media: MediaFixture) -> None:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
@@ -21,16 +19,14 @@ from speech.openai_tts import OpenAITTS
 from speech.router import TTSRouter
 from speech.speaker import Speaker
 from speech.tts import TTSError, UnsupportedLanguageError
+from tests.doubles import DoubleHandler, serving
 
 
-class SpeechServerDouble(BaseHTTPRequestHandler):
+class SpeechServerDouble(DoubleHandler):
     """Test double of an OpenAI-compatible speech server."""
 
     requests: list[dict] = []
     fail_with: int | None = None
-
-    def log_message(self, *args) -> None:  # keep test output quiet
-        pass
 
     def do_POST(self) -> None:  # noqa: N802 (http.server naming)
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -70,25 +66,13 @@ class SpeechServerDouble(BaseHTTPRequestHandler):
         header[40:44] = len(data).to_bytes(4, "little")
         return self._reply(200, bytes(header) + data, "audio/wav")
 
-    def _reply(self, status: int, payload: bytes, kind: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
 
 @pytest.fixture()
 def server() -> Iterator[str]:
     SpeechServerDouble.requests = []
     SpeechServerDouble.fail_with = None
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), SpeechServerDouble)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with serving(SpeechServerDouble) as base:
+        yield base + "/v1"
 
 
 def test_wav_speech_from_server(server, tmp_path):
