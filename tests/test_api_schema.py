@@ -18,20 +18,14 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.live_server import API_KEY, LiveServer, ffmpeg_copy, wait_for_job
 from tests.media import MediaFixture
-from tests.test_api_harness import (  # noqa: F401
-    API_KEY,
-    LiveServer,
-    ffmpeg_copy,
-    service,
-    wait_for_job,
-)
 
 pytestmark = pytest.mark.slow
 
 
 def test_schemathesis_finds_no_failures(
-    service: LiveServer,  # noqa: F811
+    service: LiveServer,
     media: MediaFixture,
     tmp_path: Path,
 ) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.test_api_harness import API_KEY, LiveServer, service_settings
+from tests.live_server import API_KEY, LiveServer, service_settings
 
 pytestmark = pytest.mark.slow
 ORIGIN = "http://meetings.example.org"

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.live_server import API_KEY, UPLOAD_LIMIT_MB, LiveServer
 from tests.media import MediaFixture
-from tests.test_api_harness import API_KEY, UPLOAD_LIMIT_MB, LiveServer, service  # noqa: F401
 
 pytestmark = pytest.mark.slow
 BOUNDARY = "chronoragtestboundary"
@@ -78,7 +78,7 @@ def assert_healthy(server: LiveServer) -> None:
         assert client.get("/v1/media").status_code == 200
 
 
-def test_oversize_upload_is_refused_while_streaming(service: LiveServer) -> None:  # noqa: F811
+def test_oversize_upload_is_refused_while_streaming(service: LiveServer) -> None:
     total = 64 * 2**20
     sent = 0
 
@@ -107,7 +107,7 @@ def test_oversize_upload_is_refused_while_streaming(service: LiveServer) -> None
     assert_healthy(service)
 
 
-def test_declared_oversize_is_refused_before_reading(service: LiveServer) -> None:  # noqa: F811
+def test_declared_oversize_is_refused_before_reading(service: LiveServer) -> None:
     with socket.create_connection(("127.0.0.1", service.port), timeout=30) as sock:
         start_upload(sock, "huge.mp4", 10 * 2**30, b"")
         reply = sock.recv(4096).decode()
@@ -124,7 +124,7 @@ def test_declared_oversize_is_refused_before_reading(service: LiveServer) -> Non
     ],
 )
 def test_non_media_is_refused_by_content(
-    service: LiveServer,  # noqa: F811
+    service: LiveServer,
     bad_media: dict[str, Path],
     name: str,
     content: bytes | None,
@@ -145,7 +145,7 @@ def test_non_media_is_refused_by_content(
     [b"../../x.m4a", b"/etc/passwd", b"..\\..\\win.m4a", b"a\x00b/../../c.m4a", b""],
 )
 def test_traversal_filenames_are_stored_under_a_server_chosen_name(
-    service: LiveServer,  # noqa: F811
+    service: LiveServer,
     media: MediaFixture,
     filename: bytes,
     tmp_path: Path,
@@ -164,7 +164,7 @@ def test_traversal_filenames_are_stored_under_a_server_chosen_name(
     assert leftovers(service) == []
 
 
-def test_wrong_content_types_and_fields(service: LiveServer) -> None:  # noqa: F811
+def test_wrong_content_types_and_fields(service: LiveServer) -> None:
     with service.client() as client:
         as_json = client.post("/v1/media", json={"file": "x"})
         assert as_json.status_code == 415
@@ -184,7 +184,7 @@ def test_wrong_content_types_and_fields(service: LiveServer) -> None:  # noqa: F
 
 
 def test_bad_recorded_at_is_a_clear_422(
-    service: LiveServer,  # noqa: F811
+    service: LiveServer,
     media: MediaFixture,
 ) -> None:
     body = multipart(b"a.m4a", media.audio.read_bytes(), {"recorded_at": "the day before"})
@@ -193,7 +193,7 @@ def test_bad_recorded_at_is_a_clear_422(
     assert "recorded_at" in response.json()["detail"]
 
 
-def test_slow_client_is_cut_off_and_does_not_block_others(service: LiveServer) -> None:  # noqa: F811
+def test_slow_client_is_cut_off_and_does_not_block_others(service: LiveServer) -> None:
     with socket.create_connection(("127.0.0.1", service.port), timeout=30) as sock:
         start_upload(sock, "slow.mp4", 100_000, b"\x00" * 1000)
         # while this upload stalls, the service keeps answering others
@@ -212,7 +212,7 @@ def test_slow_client_is_cut_off_and_does_not_block_others(service: LiveServer) -
     assert_healthy(service)
 
 
-def test_client_that_disconnects_mid_upload_leaves_nothing(service: LiveServer) -> None:  # noqa: F811
+def test_client_that_disconnects_mid_upload_leaves_nothing(service: LiveServer) -> None:
     with socket.create_connection(("127.0.0.1", service.port), timeout=30) as sock:
         start_upload(sock, "gone.mp4", 500_000, b"\x01" * 100_000)
         deadline = time.monotonic() + 10
@@ -227,7 +227,7 @@ def test_client_that_disconnects_mid_upload_leaves_nothing(service: LiveServer) 
 
 
 @pytest.mark.parametrize("header", [None, "Bearer wrong-key", "Basic dXNlcjpwYXNz", "Bearer"])
-def test_missing_or_invalid_key_is_401(service: LiveServer, header: str | None) -> None:  # noqa: F811
+def test_missing_or_invalid_key_is_401(service: LiveServer, header: str | None) -> None:
     headers = {"Authorization": header} if header else {}
     for method, path in [
         ("GET", "/v1/media"),
@@ -247,7 +247,7 @@ def test_missing_or_invalid_key_is_401(service: LiveServer, header: str | None) 
     assert httpx.get(f"{service.url}/readyz").status_code in (200, 503)
 
 
-def test_key_in_cookie_only_works_for_reads(service: LiveServer) -> None:  # noqa: F811
+def test_key_in_cookie_only_works_for_reads(service: LiveServer) -> None:
     cookies = {"chronorag_key": API_KEY}
     assert httpx.get(f"{service.url}/v1/media", cookies=cookies).status_code == 200
     posted = httpx.post(f"{service.url}/v1/search", json={"query": "x"}, cookies=cookies)

@@ -24,8 +24,8 @@ from app.cli_serve import register
 from app.config import Settings
 from app.container import Container
 from app.worker import IngestWorker, job_counts, latest_job_id
+from tests.live_server import LiveServer, ffmpeg_copy, free_port, wait_for_job
 from tests.media import MediaFixture, random_bytes
-from tests.test_api_harness import LiveServer, ffmpeg_copy, free_port, wait_for_job
 from vectorstore.registry import Registry
 from vectorstore.schema import Chunk, SearchRequest
 

@@ -11,15 +11,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tests.live_server import API_KEY, TALK_TITLE, LiveServer, ffmpeg_copy
 from tests.media import MediaFixture
-from tests.test_api_harness import (  # noqa: F401
-    API_KEY,
-    TALK_TITLE,
-    LiveServer,
-    ffmpeg_copy,
-    indexed_talk,
-    service,
-)
 
 pytestmark = pytest.mark.slow
 CHROMIUM = Path("/usr/bin/chromium")
@@ -51,7 +44,7 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser, service: LiveServer) -> Iterator[Page]:  # noqa: F811
+def page(browser: Browser, service: LiveServer) -> Iterator[Page]:
     context = browser.new_context(base_url=service.url)
     page = context.new_page()
     errors: list[str] = []
@@ -159,7 +152,7 @@ def test_upload_wait_ask_and_jump_to_the_cited_moment(
 
 
 def test_inline_citations_seek_the_player(
-    page: Page, indexed_talk: dict[str, Any]  # noqa: F811
+    page: Page, indexed_talk: dict[str, Any]
 ) -> None:
     """The page's own answer rendering (no model involved): an answer whose text cites
     ``[title @ mm:ss–mm:ss]`` gets inline links, and each seeks the real media."""
@@ -188,7 +181,7 @@ def test_inline_citations_seek_the_player(
 
 
 def test_titles_are_shown_as_text_never_markup(
-    page: Page, service: LiveServer, media: MediaFixture, tmp_path: Path  # noqa: F811
+    page: Page, service: LiveServer, media: MediaFixture, tmp_path: Path
 ) -> None:
     hostile = '<img src=x onerror="window.pwned=1">Quarterly <b>review</b>'
     piece = ffmpeg_copy(media.audio, tmp_path / "piece.m4a", length=3)
@@ -205,7 +198,7 @@ def test_titles_are_shown_as_text_never_markup(
     assert page.evaluate("window.pwned") is None
 
 
-def test_api_docs_render_offline(browser: Browser, service: LiveServer) -> None:  # noqa: F811
+def test_api_docs_render_offline(browser: Browser, service: LiveServer) -> None:
     """Swagger UI comes from the service itself: with every other host unreachable, /docs
     still renders the operations, and the page never even tries another host."""
     context = browser.new_context(base_url=service.url)
