@@ -100,6 +100,26 @@ class Settings(BaseSettings):
     # --- service ----------------------------------------------------------------------
     api_key: SecretStr | None = None
     max_upload_mb: int = 2048
+    # uploads: a slot is held only while bytes keep coming (app/api/upload_guard.py)
+    upload_max_concurrent: int = Field(default=8, ge=1, description="Uploads at once, in all.")
+    upload_max_per_client: int = Field(
+        default=3, ge=1, description="Uploads at once from one client address."
+    )
+    upload_deadline_s: float = Field(
+        default=3600.0, gt=0, description="Longest an upload may take, start to end."
+    )
+    upload_min_kib_per_s: float = Field(
+        default=16.0, ge=0, description="Slowest accepted transfer, averaged over a window."
+    )
+    upload_rate_window_s: float = Field(
+        default=20.0, gt=0, description="Window over which the minimum rate is measured."
+    )
+    upload_idle_timeout_s: float = Field(
+        default=30.0, gt=0, description="Longest silence within an upload."
+    )
+    upload_refusal_drain_mb: int = Field(
+        default=16, ge=0, description="Body read (and discarded) before answering a refused upload."
+    )
     cors_origins: list[str] = Field(default_factory=list)
     worker_concurrency: int = 1
 

@@ -11,12 +11,46 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import openai
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
 from langchain_openai import ChatOpenAI
 
 
 class LLMError(RuntimeError):
     """The chat model failed or answered something unusable."""
+
+
+class LengthLimitError(LLMError):
+    """The model hit a length limit: the reply was cut at ``max_tokens``, or the prompt did
+    not fit the context window. Callers retry with less context."""
+
+
+# how servers word "the prompt does not fit" (llama.cpp, vLLM / OpenAI)
+_CONTEXT_PHRASES = (
+    "context size", "context length", "context window", "context_length_exceeded",
+    "too many tokens", "maximum context",
+)  # fmt: skip
+
+
+def llm_error(name: str, exc: BaseException) -> LLMError:
+    """The :class:`LLMError` (or :class:`LengthLimitError`) for a failed model call."""
+    if isinstance(exc, LLMError):
+        return exc
+    if isinstance(exc, openai.LengthFinishReasonError):
+        return LengthLimitError(f"{name}: the reply reached the length limit (max_tokens)")
+    if isinstance(exc, openai.BadRequestError):
+        text = str(exc).lower()
+        if any(phrase in text for phrase in _CONTEXT_PHRASES):
+            return LengthLimitError(f"{name}: the prompt does not fit the model's context: {exc}")
+    return LLMError(f"{name}: chat model call failed: {exc}")
+
+
+def check_finished(name: str, reply: BaseMessage) -> None:
+    """Raise :class:`LengthLimitError` when the server says the reply was cut short."""
+    metadata = getattr(reply, "response_metadata", None) or {}
+    if metadata.get("finish_reason") == "length":
+        raise LengthLimitError(f"{name}: the reply reached the length limit (max_tokens)")
 
 
 def chat_model(
@@ -59,7 +93,8 @@ def json_call(
     try:
         reply = bound.invoke(list(messages))
     except Exception as exc:  # network, timeout, server error: one clear error type
-        raise LLMError(f"{name}: chat model call failed: {exc}") from exc
+        raise llm_error(name, exc) from exc
+    check_finished(name, reply)
     content = reply.content if isinstance(reply.content, str) else str(reply.content)
     try:
         value = json.loads(content)

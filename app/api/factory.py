@@ -17,16 +17,18 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.routing import compile_path
 
-from app.api import ask, clips, health, jobs, media, openai_compat, search, transcripts
+from app.api import ask, clips, failures, health, jobs, media, openai_compat, search, transcripts
 from app.api.agent_bridge import AskRunner
 from app.api.auth import require_key
 from app.api.docs import docs_router
 from app.api.errors import validation_error
 from app.api.http_guards import BodyLimitMiddleware, SecurityHeadersMiddleware
-from app.api.limits import RETRY_AFTER_S, Busy
+from app.api.json_guard import JsonGuardMiddleware
+from app.api.limits import RETRY_AFTER_S, Admission, Busy
 from app.api.metrics import Metrics, MetricsMiddleware
 from app.api.state import ServiceState
 from app.api.threads import ThreadMap
+from app.api.upload_guard import UploadGuardMiddleware, UploadLimits
 from app.api.web import mount_web
 from app.config import Settings
 from app.container import Container
@@ -73,20 +75,32 @@ def _warm(state: ServiceState, names: Sequence[str]) -> None:
             state.warm_status[name] = status
 
 
+def upload_limits(settings: Settings) -> UploadLimits:
+    return UploadLimits(
+        max_concurrent=settings.upload_max_concurrent,
+        max_per_client=settings.upload_max_per_client,
+        deadline_s=settings.upload_deadline_s,
+        min_bytes_per_s=settings.upload_min_kib_per_s * 1024,
+        window_s=settings.upload_rate_window_s,
+        drain_bytes=settings.upload_refusal_drain_mb * 2**20,
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     container: Container | None = None,
     run_worker: bool = True,
     warm: Sequence[str] = ("index",),
-    upload_idle_timeout_s: float = 30.0,
+    upload_idle_timeout_s: float | None = None,
     max_concurrent_asks: int = 4,
     max_body_bytes: int = 4 * 2**20,
 ) -> FastAPI:
     """The ChronoRAG service. ``warm`` names what to load at start (index, ingestor,
     agent, speaker); everything else loads on first use. ``run_worker=False`` leaves
     ingestion to a separate ``chronorag worker`` (Qdrant server deployments).
-    ``max_body_bytes`` bounds JSON request bodies (uploads have CHRONORAG_MAX_UPLOAD_MB)."""
+    ``max_body_bytes`` bounds JSON request bodies (uploads have CHRONORAG_MAX_UPLOAD_MB);
+    upload slots and pace come from the ``upload_*`` settings."""
     unknown = set(warm) - set(_WARMERS)
     if unknown:
         raise ValueError(f"unknown warm-up targets: {sorted(unknown)}")
@@ -98,7 +112,9 @@ def create_app(
         container=container,
         metrics=metrics,
         threads=ThreadMap(settings.data_dir / "openai_threads.sqlite3"),
-        upload_idle_timeout_s=upload_idle_timeout_s,
+        upload_idle_timeout_s=upload_idle_timeout_s or settings.upload_idle_timeout_s,
+        # the guard middleware admits first; this bound only has to agree with it
+        upload_admission=Admission("uploads", settings.upload_max_concurrent),
     )
     state.warm_status = {name: "loading" for name in warm}
     if run_worker:
@@ -158,6 +174,7 @@ def create_app(
         )
 
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
+    failures.install(app)
 
     @app.exception_handler(Busy)
     async def busy(request: Request, exc: Busy) -> JSONResponse:
@@ -177,6 +194,8 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", "Accept", "Range"],
             expose_headers=["Content-Range", "Accept-Ranges", "Content-Length"],
         )
+    app.add_middleware(JsonGuardMiddleware)  # inside the body limit: reads a bounded body
+    app.add_middleware(UploadGuardMiddleware, limits=upload_limits(settings))
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
