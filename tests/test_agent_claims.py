@@ -1,0 +1,94 @@
+"""Claim support: numbers, names, quotes and content of a cited sentence must be in its
+evidence; unsupported sentences are re-cited to supporting evidence or dropped."""
+
+from __future__ import annotations
+
+import pytest
+
+from graphs import claims
+from graphs.citations import Evidence, validate_answer
+
+PRICE = Evidence(
+    media_id="m1", title="Kick-off", source="speech", start_s=60, end_s=77,
+    text="so the selling price of the product will be twenty five euros", rank=1,
+)  # fmt: skip
+COST = Evidence(
+    media_id="m1", title="Kick-off", source="speech", start_s=80, end_s=95,
+    text="and the production cost should be at most twelve and a half euros", rank=2,
+)  # fmt: skip
+ANIMAL = Evidence(
+    media_id="m1", title="Kick-off", source="speech", start_s=300, end_s=312,
+    text="my favourite animal, I'd draw a dolphin because they are smart", rank=0,
+)  # fmt: skip
+EVIDENCE = [ANIMAL, PRICE, COST]
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("twenty five euros", {"25"}),
+        ("1,000 dollars and 12.50", {"1000", "12.5"}),
+        ("at 12:05 nothing", set()),
+        ("पच्चीस यूरो", {"25"}),
+        ("இருபத்து ஐந்து யூரோ", {"25"}),
+        ("२५ रुपये", {"25"}),
+    ],
+)
+def test_numbers_are_read_from_digits_and_number_words(text: str, values: set[str]) -> None:
+    assert claims.numbers_in(text) == values
+
+
+def test_invented_amount_with_a_citation_is_repaired_or_dropped() -> None:
+    # the issue's example: "$1000" appears in no retrieved chunk → the sentence goes
+    answer = "The most the remote may cost to produce is about $1000 [Kick-off @ 01:03–01:17]."
+    assert validate_answer(answer, EVIDENCE, question="What may it cost at most?") == ("", [])
+
+
+def test_right_fact_with_the_wrong_citation_is_recited() -> None:
+    answer = "It will sell for 25 euros [Kick-off @ 05:00–05:12]."
+    text, cites = validate_answer(answer, EVIDENCE, question="What will it sell for?")
+    assert [(c.start_s, c.end_s) for c in cites] == [(60, 77)]
+    assert "25 euros" in text
+
+
+def test_invented_object_is_dropped_and_supported_sentence_kept() -> None:
+    answer = (
+        "The user interface designer chose a cat [Kick-off @ 05:00–05:12]. "
+        "It will sell for twenty five euros [Kick-off @ 01:00–01:17]."
+    )
+    text, cites = validate_answer(
+        answer, EVIDENCE, question="Which animal did the user interface designer choose?"
+    )
+    assert "cat" not in text
+    assert [(c.start_s, c.end_s) for c in cites] == [(60, 77)]
+
+
+def test_supported_object_is_kept() -> None:
+    answer = "The user interface designer chose a dolphin [Kick-off @ 05:00–05:12]."
+    text, cites = validate_answer(
+        answer, EVIDENCE, question="Which animal did the user interface designer choose?"
+    )
+    assert "dolphin" in text
+    assert [(c.start_s, c.end_s) for c in cites] == [(300, 312)]
+
+
+def test_names_match_by_ear_but_invented_names_do_not() -> None:
+    ev = ["Kiara will send the minutes to everyone by Friday"]
+    assert claims.supported("Chiara sends the minutes by Friday.", ev, "Who sends the minutes?")
+    assert not claims.supported("Rahul sends the minutes by Friday.", ev, "Who sends minutes?")
+
+
+def test_cross_lingual_answer_checks_numbers_only() -> None:
+    ev = [PRICE.text]
+    assert claims.supported("रिमोट पच्चीस यूरो में बिकेगा।", ev, "रिमोट कितने में बिकेगा?")
+    assert not claims.supported("रिमोट 40 यूरो में बिकेगा।", ev, "रिमोट कितने में बिकेगा?")
+
+
+def test_what_the_question_says_is_not_a_claim() -> None:
+    facts = claims.extract("Yes, the Kiwi budget is 25 euros.", "Is the Kiwi budget 25 euros?")
+    assert facts.numbers == frozenset() and "kiwi" not in facts.names
+
+
+def test_quoted_words_must_be_in_the_evidence() -> None:
+    assert claims.supported('She called it "smart".', [ANIMAL.text])
+    assert not claims.supported('She called it "adorable".', [ANIMAL.text])
