@@ -14,6 +14,9 @@ from app import assets
 from app.config import Settings
 
 if TYPE_CHECKING:
+    from app.lifecycle import Lifecycle
+    from app.lifecycle.ingest import Ingestion
+    from app.lifecycle.registry import Registry
     from graphs.agent import Agent
     from graphs.llm_server import LlamaServer
     from graphs.vlm import VLMClient
@@ -23,7 +26,6 @@ if TYPE_CHECKING:
     from speech.speaker import Speaker
     from vectorstore.embedders import Embedder
     from vectorstore.index import ChunkIndex
-    from vectorstore.registry import Registry
     from vectorstore.search import MediaSearch
 
 
@@ -41,9 +43,23 @@ class Container:
     # --- storage ----------------------------------------------------------------------
     @cached_property
     def registry(self) -> Registry:
-        from vectorstore.registry import Registry
+        """The media/job store (reads; every state change goes through ``lifecycle``)."""
+        from app.lifecycle.registry import Registry
 
         return Registry(self.settings.db_path)
+
+    @cached_property
+    def lifecycle(self) -> Lifecycle:
+        """The one owner of media state: queue, claim, runs, delete, recovery."""
+        from app.lifecycle import Lifecycle
+
+        s = self.settings
+        return Lifecycle(
+            self.registry,
+            lambda: self.index,  # opened only when points must be removed
+            keyframes_dir=s.keyframes_dir,
+            media_dir=s.media_dir,
+        )
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -123,7 +139,14 @@ class Container:
         return RapidOCRReader()
 
     @cached_property
-    def ingestor(self) -> Ingestor:
+    def ingestor(self) -> Ingestion:
+        """Ingest a file or a queued job under the lifecycle (loads the pipeline's models)."""
+        from app.lifecycle.ingest import Ingestion
+
+        return Ingestion(self.lifecycle, self.pipeline)
+
+    @cached_property
+    def pipeline(self) -> Ingestor:
         from ingestion.pipeline import Ingestor
 
         s = self.settings
@@ -131,7 +154,6 @@ class Container:
             transcriber=self.transcriber,
             ocr=self.ocr,
             index=self.index,
-            registry=self.registry,
             keyframes_dir=s.keyframes_dir,
             language=s.asr_language,
             scene_threshold=s.scene_threshold,

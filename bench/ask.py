@@ -28,13 +28,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from app.assets import llm_gguf  # noqa: E402
 from app.config import Settings  # noqa: E402
+from app.lifecycle.registry import Registry  # noqa: E402
 from graphs.agent import Agent  # noqa: E402
 from graphs.llm import chat_model  # noqa: E402
 from graphs.llm_server import LlamaServer  # noqa: E402
 from graphs.timeparse import parse_time  # noqa: E402
 from vectorstore.edge_index import EdgeChunkIndex  # noqa: E402
 from vectorstore.embedders import E5Embedder  # noqa: E402
-from vectorstore.registry import Registry  # noqa: E402
 from vectorstore.schema import Chunk, SearchRequest  # noqa: E402
 from vectorstore.search import MediaSearch  # noqa: E402
 

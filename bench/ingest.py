@@ -27,13 +27,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from app.assets import whisper_model_dir  # noqa: E402
+from app.lifecycle import Lifecycle  # noqa: E402
+from app.lifecycle.ingest import Ingestion  # noqa: E402
+from app.lifecycle.registry import Registry  # noqa: E402
 from ingestion.ocr import RapidOCRReader  # noqa: E402
 from ingestion.pipeline import Ingestor  # noqa: E402
 from ingestion.probe import probe  # noqa: E402
 from ingestion.transcribe import FasterWhisperTranscriber  # noqa: E402
 from vectorstore.embedders import E5Embedder  # noqa: E402
 from vectorstore.factory import open_index  # noqa: E402
-from vectorstore.registry import Registry  # noqa: E402
 
 
 def main() -> None:
@@ -64,7 +66,9 @@ def main() -> None:
         embedder = E5Embedder(threads=args.threads)
         index = open_index(embedder, path=root / "index")
         registry = Registry(root / "db.sqlite3")
-        ingestor = Ingestor(transcriber, RapidOCRReader(), index, registry, root / "keyframes")
+        keyframes = root / "keyframes"
+        lifecycle = Lifecycle(registry, lambda: index, keyframes_dir=keyframes, media_dir=root)
+        ingestor = Ingestion(lifecycle, Ingestor(transcriber, RapidOCRReader(), index, keyframes))
 
         # baseline: faster-whisper alone on the same file, same model object and threads
         t0, c0 = time.perf_counter(), time.process_time()

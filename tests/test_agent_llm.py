@@ -18,6 +18,7 @@ import pytest
 
 from app.assets import llm_gguf, whisper_model_dir
 from app.config import Settings
+from app.lifecycle.registry import Registry
 from graphs.agent import Agent, AskResult
 from graphs.llm import chat_model, json_call
 from graphs.llm_server import LlamaServer, LlamaServerError
@@ -25,7 +26,6 @@ from graphs.nodes import PLANNER_SCHEMA, TOOL_NAMES
 from graphs.prompts import REFUSALS
 from vectorstore.edge_index import EdgeChunkIndex
 from vectorstore.embedders import E5Embedder
-from vectorstore.registry import Registry
 from vectorstore.schema import Chunk
 from vectorstore.search import MediaSearch
 

@@ -20,12 +20,12 @@ import cv2
 import numpy as np
 import pytest
 
+from app.lifecycle.registry import Registry
 from graphs.prompts import NO_VLM_NOTE
 from graphs.tools import Tools
 from graphs.vlm import Frame, VLMClient, VLMError
 from vectorstore.edge_index import EdgeChunkIndex
 from vectorstore.embedders import E5Embedder
-from vectorstore.registry import Registry
 from vectorstore.schema import Chunk
 from vectorstore.search import MediaSearch
 

@@ -23,10 +23,11 @@ from typer.testing import CliRunner
 from app.cli_serve import register
 from app.config import Settings
 from app.container import Container
-from app.worker import IngestWorker, job_counts, latest_job_id
-from tests.live_server import LiveServer, ffmpeg_copy, free_port, wait_for_job
+from app.lifecycle.records import Lease
+from app.lifecycle.registry import Registry
+from app.worker import IngestWorker
 from tests.media import MediaFixture, random_bytes
-from vectorstore.registry import Registry
+from tests.test_api_harness import LiveServer, ffmpeg_copy, free_port, wait_for_job
 from vectorstore.schema import Chunk, SearchRequest
 
 STALE = "zanzibar marmalade xylophone"
@@ -75,9 +76,9 @@ def test_restart_recovers_interrupted_and_queued_jobs(
     # simulate a process killed mid-ingestion: job claimed, media running, points half-written
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()  # a worker process of this host that is gone
-    owner = f"{socket.gethostname()}:{dead.pid}"
-    assert container.registry.claim_job(owner).job_id == crashed_job
-    container.registry.update_media(crashed_id, status="running", stage="index", progress=0.5)
+    lease = Lease(socket.gethostname(), dead.pid, "dead-worker")
+    assert container.registry.claim_job(lease).job_id == crashed_job
+    container.registry.heartbeat(crashed_id, lease.token, crashed_job, "index", 0.5)
     container.index.upsert(
         [Chunk(media_id=crashed_id, source="speech", start_s=0.0, end_s=2.0, text=STALE)]
     )
@@ -100,8 +101,8 @@ def test_restart_recovers_interrupted_and_queued_jobs(
     assert all(STALE not in h.text for h in hits)
     spoken = container.search.search(SearchRequest(query="Dashwood", media_ids=[crashed_id]))
     assert spoken and spoken[0].media_id == crashed_id
-    assert job_counts(container.registry) == {"queued": 0, "running": 0, "ready": 2, "failed": 0}
-    assert latest_job_id(container.registry, crashed_id) == crashed_job
+    assert container.registry.job_counts() == {"queued": 0, "running": 0, "ready": 2, "failed": 0}
+    assert container.registry.latest_job_id(crashed_id) == crashed_job
 
 
 @pytest.mark.slow
@@ -204,19 +205,28 @@ def test_standalone_worker_refuses_the_embedded_index(
 
 @pytest.mark.slow
 def test_recovery_leaves_live_workers_jobs_alone(container: Container, tmp_path: Path) -> None:
+    from app.lifecycle import lease as leases
+
     jobs = {}
-    for name, owner in {
-        "live here": f"{socket.gethostname()}:{os.getppid()}",  # a running process
-        "elsewhere": "other-host:42",  # another host, progress just now
-    }.items():
-        noise = random_bytes(tmp_path / f"{name}.bin", seed=len(name))
-        _, job_id = _queue(container, noise, name)
-        assert container.registry.claim_job(owner).job_id == job_id
-        jobs[name] = job_id
-    assert IngestWorker(container).recover() == []
-    assert {container.registry.get_job(j).status for j in jobs.values()} == {"running"}
-    # another host's job with no progress for longer than stale_s is taken back
-    requeued = IngestWorker(container, stale_s=0.0).recover()
-    assert [j.job_id for j in requeued] == [jobs["elsewhere"]]
-    assert container.registry.get_job(jobs["elsewhere"]).status == "queued"
-    assert container.registry.get_job(jobs["live here"]).status == "running"
+    with leases.held() as mine:  # a run in this very process that is still going
+        for name, lease in {
+            "live here": Lease(socket.gethostname(), os.getppid(), "parent"),  # a running pid
+            "this process": mine,
+            "elsewhere": Lease("other-host", 42, "remote"),  # another host, progress just now
+        }.items():
+            noise = random_bytes(tmp_path / f"{name}.bin", seed=len(name))
+            _, job_id = _queue(container, noise, name)
+            assert container.registry.claim_job(lease).job_id == job_id
+            jobs[name] = job_id
+        assert IngestWorker(container).recover() == []
+        assert {container.registry.get_job(j).status for j in jobs.values()} == {"running"}
+        # another host's job with no progress for longer than stale_s is taken back
+        container.lifecycle.stale_s = 0.0
+        requeued = IngestWorker(container).recover()
+        assert [r.job_id for r in requeued] == [jobs["elsewhere"]]
+        assert container.registry.get_job(jobs["elsewhere"]).status == "queued"
+        assert container.registry.get_job(jobs["live here"]).status == "running"
+        assert container.registry.get_job(jobs["this process"]).status == "running"
+    # the run in this process ended without finishing (a worker stopped mid-job)
+    (requeued,) = IngestWorker(container).recover()
+    assert requeued.job_id == jobs["this process"]

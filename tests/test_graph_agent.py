@@ -21,6 +21,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
+from app.lifecycle.registry import Registry
 from graphs.agent import Agent, AskResult
 from graphs.citations import Evidence, mmss
 from graphs.extractive import LEAD_INS, RelevanceGate, extractive_answer
@@ -30,7 +31,6 @@ from graphs.memory import open_checkpointer
 from graphs.prompts import NO_VLM_NOTE, REFUSALS
 from vectorstore.edge_index import EdgeChunkIndex
 from vectorstore.embedders import E5Embedder
-from vectorstore.registry import Registry
 from vectorstore.schema import Chunk
 from vectorstore.search import MediaSearch
 

@@ -1,8 +1,10 @@
 """End-to-end ingestion on real media with real models: faster-whisper tiny.en, RapidOCR,
-multilingual-e5-small and the real embedded index (``vectorstore.factory.open_index``)."""
+multilingual-e5-small and the real embedded index (``vectorstore.factory.open_index``), run the way
+every entry point runs it: the pipeline under the lifecycle (``app.lifecycle.ingest``)."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,15 +12,18 @@ from pathlib import Path
 import pytest
 
 from app.assets import whisper_model_dir
+from app.lifecycle import Lifecycle
+from app.lifecycle.ingest import Ingestion, IngestOutcome
+from app.lifecycle.records import Lease
+from app.lifecycle.registry import Registry
 from ingestion.errors import MediaError
 from ingestion.ocr import RapidOCRReader
-from ingestion.pipeline import Ingestor, IngestOutcome
+from ingestion.pipeline import Ingestor
 from ingestion.transcribe import FasterWhisperTranscriber, Transcript
 from tests.media import MediaFixture, assert_words_at_clip_times
 from vectorstore.embedders import E5Embedder
 from vectorstore.factory import open_index
 from vectorstore.index import ChunkIndex
-from vectorstore.registry import Registry
 from vectorstore.schema import SearchRequest
 
 pytestmark = pytest.mark.slow
@@ -39,7 +44,7 @@ class RecordingTranscriber:
 
 @dataclass
 class Env:
-    ingestor: Ingestor
+    ingestor: Ingestion
     index: ChunkIndex
     registry: Registry
     keyframes: Path
@@ -63,8 +68,16 @@ def _env(root: Path, models) -> Env:
     index = open_index(embedder, path=root / "index", backend="edge")
     registry = Registry(root / "db.sqlite3")
     keyframes = root / "keyframes"
-    ingestor = Ingestor(transcriber, ocr, index, registry, keyframes, chunk_max_s=12.0)
-    return Env(ingestor, index, registry, keyframes, transcriber)
+    pipeline = Ingestor(transcriber, ocr, index, keyframes, chunk_max_s=12.0)
+    return Env(_ingestion(registry, index, keyframes, pipeline), index, registry, keyframes,
+               transcriber)  # fmt: skip
+
+
+def _ingestion(registry: Registry, index: ChunkIndex, keyframes: Path, pipeline: Ingestor):
+    lifecycle = Lifecycle(
+        registry, lambda: index, keyframes_dir=keyframes, media_dir=keyframes.parent / "media"
+    )
+    return Ingestion(lifecycle, pipeline)
 
 
 @pytest.fixture(scope="module")
@@ -235,7 +248,8 @@ def test_the_same_file_from_two_threads_is_ingested_once(fresh: Env, media: Medi
     from concurrent.futures import ThreadPoolExecutor
 
     counting = CountingTranscriber(fresh.transcriber)
-    ingestor = Ingestor(counting, None, fresh.index, fresh.registry, fresh.keyframes)
+    pipeline = Ingestor(counting, None, fresh.index, fresh.keyframes)
+    ingestor = _ingestion(fresh.registry, fresh.index, fresh.keyframes, pipeline)
     with ThreadPoolExecutor(2) as pool:
         outcomes = list(pool.map(lambda _: ingestor.ingest(media.audio), range(2)))
     assert [o.status for o in outcomes] == ["ready", "ready"]
@@ -301,19 +315,31 @@ def test_failed_outcome_without_raising(bad_media: dict[str, Path], fresh: Env) 
     assert out.status == "failed" and str(bad_media["random"]) in (out.error or "")
 
 
-def test_cleanup_of_a_killed_run(fresh: Env, media: MediaFixture) -> None:
+def test_cleanup_of_a_killed_run(fresh: Env, media: MediaFixture, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
     out = fresh.ingestor.ingest(media.video)
-    for requeue in (False, True):
-        assert fresh.index.count(out.media_id) > 0
-        assert any((fresh.keyframes / out.media_id).iterdir())
-        # a killed process leaves its item 'running' with points and keyframes written
-        fresh.registry.update_media(out.media_id, status="running", stage="index", progress=0.5)
-        assert fresh.ingestor.cleanup_interrupted(requeue=requeue) == [out.media_id]
-        assert fresh.index.count() == 0
-        assert not (fresh.keyframes / out.media_id).exists()
-        record = fresh.registry.get_media(out.media_id)
-        assert record is not None and record.status == ("queued" if requeue else "failed")
-        assert fresh.ingestor.ingest(media.video).status == "ready"
+    record = fresh.registry.get_media(out.media_id)
+    assert fresh.index.count(out.media_id) > 0
+    assert any((fresh.keyframes / out.media_id).iterdir())
+    # a killed process leaves its item 'running' under its lease, points and keyframes written
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    fresh.registry.delete_media(out.media_id)
+    lease = Lease(socket.gethostname(), dead.pid, "killed-run")
+    fresh.registry.upsert_media(
+        out.media_id, title=record.title, path=record.path, sha256=record.sha256,
+        recorded_at=None, status="running", lease=lease,
+    )  # fmt: skip
+    # the next ingest of any file recovers it first
+    assert fresh.ingestor.ingest(media.audio).status == "ready"
+    assert fresh.index.count(out.media_id) == 0
+    assert not (fresh.keyframes / out.media_id).exists()
+    record = fresh.registry.get_media(out.media_id)
+    assert record is not None and record.status == "failed"
+    assert "interrupted" in (record.error or "") and str(dead.pid) in (record.error or "")
+    assert fresh.ingestor.ingest(media.video).status == "ready"
 
 
 def test_real_video_we_did_not_make(bigbuckbunny: Path, fresh: Env) -> None:
@@ -343,9 +369,8 @@ def test_silent_video_keyframe_gap_and_ocr_reuse(models, media: MediaFixture, tm
     counting = CountingOCR(ocr)
     index = open_index(embedder, path=tmp_path / "index", backend="edge")
     registry = Registry(tmp_path / "db.sqlite3")
-    ingestor = Ingestor(
-        transcriber, counting, index, registry, tmp_path / "kf", max_keyframe_gap_s=5.0
-    )
+    pipeline = Ingestor(transcriber, counting, index, tmp_path / "kf", max_keyframe_gap_s=5.0)
+    ingestor = _ingestion(registry, index, tmp_path / "kf", pipeline)
     try:
         out = ingestor.ingest(silent)
         assert out.status == "ready" and out.language is None

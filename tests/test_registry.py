@@ -1,14 +1,21 @@
-"""Media registry and job queue (SQLite): state transitions, atomic claims, crash recovery."""
+"""The lifecycle's SQLite store: state transitions, atomic claims that lease the item,
+compare-and-set ends of a run, and a registry made before leases existing opens fine."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from vectorstore.registry import Registry
+from app.lifecycle.records import Lease
+from app.lifecycle.registry import Registry
+
+
+def _lease(token: str = "t1", host: str = "host-a") -> Lease:
+    return Lease(host, 4242, token)
 
 
 @pytest.fixture
@@ -82,7 +89,7 @@ def test_titles_delete_and_bad_fields(registry: Registry) -> None:
     registry.create_job("c" * 16)
     registry.delete_media("c" * 16)
     assert registry.get_media("c" * 16) is None
-    assert registry.claim_job("w") is None  # its job went with it
+    assert registry.claim_job(_lease()) is None  # its job went with it
     with pytest.raises(ValueError, match="unknown media fields"):
         registry.update_media("d" * 16, sha256="x")
     job = registry.create_job("d" * 16)
@@ -96,10 +103,10 @@ def test_titles_delete_and_bad_fields(registry: Registry) -> None:
 def test_jobs_are_claimed_oldest_first_and_finish(registry: Registry) -> None:
     _add(registry, "f" * 16)
     jobs = [registry.create_job("f" * 16) for _ in range(5)]  # same second: tie on created_at
-    claimed = [registry.claim_job("worker-1") for _ in range(5)]
+    claimed = [registry.claim_job(_lease(f"t{i}")) for i in range(5)]
     assert [j.job_id for j in claimed if j] == [j.job_id for j in jobs]
     assert all(j is not None and j.status == "running" for j in claimed)
-    assert registry.claim_job("worker-1") is None
+    assert registry.claim_job(_lease()) is None
     registry.update_job(jobs[0].job_id, status="ready", stage="index", progress=1.0)
     done = registry.get_job(jobs[0].job_id)
     assert done is not None and (done.status, done.progress) == ("ready", 1.0)
@@ -118,7 +125,7 @@ def test_claim_job_is_atomic_across_threads(tmp_path: Path, shared_connection: b
     def worker(name: str) -> None:
         reg = main if shared_connection else Registry(path)
         start.wait()
-        while (job := reg.claim_job(name)) is not None:
+        while (job := reg.claim_job(_lease(name))) is not None:
             with lock:
                 claims.setdefault(job.job_id, []).append(name)
         if reg is not main:
@@ -134,27 +141,73 @@ def test_claim_job_is_atomic_across_threads(tmp_path: Path, shared_connection: b
     main.close()
 
 
-def test_requeue_interrupted_puts_running_jobs_back(tmp_path: Path) -> None:
-    path = tmp_path / "crash.sqlite3"
-    reg = Registry(path)
-    _add(reg, "7" * 16)
-    jobs = [reg.create_job("7" * 16) for _ in range(3)]
-    first = reg.claim_job("w")
-    second = reg.claim_job("w")
-    assert first and second
-    reg.update_job(first.job_id, stage="transcribe", progress=0.5)
-    reg.update_job(second.job_id, status="ready", progress=1.0)
-    reg.close()  # the service dies with `first` running
+def test_claim_leases_the_item_and_only_its_holder_ends_the_run(registry: Registry) -> None:
+    _add(registry, "7" * 16)
+    job = registry.create_job("7" * 16)
+    holder = _lease("holder")
+    assert registry.claim_job(holder).job_id == job.job_id
+    (item,) = registry.running()
+    assert (item.media_id, item.job_id) == ("7" * 16, job.job_id)
+    assert (item.lease.host, item.lease.pid, item.lease.token) == ("host-a", 4242, "holder")
+    assert item.lease.heartbeat_at is not None
+    assert registry.get_media("7" * 16).stage == "starting"
 
-    reg = Registry(path)  # restart
-    requeued = reg.requeue_interrupted()
-    assert [j.job_id for j in requeued] == [first.job_id]
-    back = reg.get_job(first.job_id)
-    assert back is not None and (back.status, back.stage, back.progress) == ("queued", None, 0)
-    done = reg.get_job(second.job_id)
-    assert done is not None and done.status == "ready"
-    assert reg.requeue_interrupted() == []
-    again = [reg.claim_job("w2"), reg.claim_job("w2")]
-    assert {j.job_id for j in again if j} == {first.job_id, jobs[2].job_id}
-    assert reg.claim_job("w2") is None
+    registry.heartbeat("7" * 16, "holder", job.job_id, "speech", 0.25)
+    registry.heartbeat("7" * 16, "stranger", job.job_id, "speech", 0.75)  # not its lease
+    assert registry.get_media("7" * 16).progress == 0.25
+    assert registry.get_job(job.job_id).progress == 0.75  # the job row follows the caller
+    # a running item is never reset by a new registration (an upload of the same file)
+    _add(registry, "7" * 16, "again")
+    assert registry.get_media("7" * 16).status == "running"
+
+    assert not registry.finish("7" * 16, "stranger", job.job_id, "ready", chunks=3)
+    assert registry.get_media("7" * 16).status == "running"
+    assert registry.finish("7" * 16, "holder", job.job_id, "ready", chunks=3, language="en")
+    rec = registry.get_media("7" * 16)
+    assert (rec.status, rec.chunks, rec.language, rec.error) == ("ready", 3, "en", None)
+    done = registry.get_job(job.job_id)
+    assert (done.status, done.stage, done.progress) == ("ready", "done", 1.0)
+    assert registry.running() == []
+
+
+def test_requeue_and_interrupt_only_while_the_lease_is_unchanged(registry: Registry) -> None:
+    _add(registry, "8" * 16)
+    _add(registry, "6" * 16)
+    job = registry.create_job("8" * 16)
+    registry.claim_job(_lease("dead-worker"))
+    registry.heartbeat("8" * 16, "dead-worker", job.job_id, "index", 0.5)
+    assert not registry.requeue("8" * 16, "someone-else", job.job_id)
+    assert registry.requeue("8" * 16, "dead-worker", job.job_id)
+    back, queued = registry.get_media("8" * 16), registry.get_job(job.job_id)
+    assert (back.status, back.stage, back.progress) == ("queued", None, 0)
+    assert (queued.status, queued.stage, queued.progress) == ("queued", None, 0)
+    assert registry.claim_job(_lease("next")).job_id == job.job_id  # claimed again
+
+    registry.upsert_media(
+        "6" * 16, title="cli", path="/x.mp4", sha256="6" * 64, recorded_at=None,
+        status="running", lease=_lease("dead-cli"),
+    )  # fmt: skip
+    assert not registry.interrupt("6" * 16, None, "interrupted")
+    assert registry.interrupt("6" * 16, "dead-cli", "ingestion was interrupted")
+    rec = registry.get_media("6" * 16)
+    assert (rec.status, rec.error) == ("failed", "ingestion was interrupted")
+    assert [r.media_id for r in registry.running()] == ["8" * 16]
+
+
+def test_a_registry_from_before_leases_opens_and_recovers(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    reg = Registry(path)
+    _add(reg, "5" * 16)
+    reg.update_media("5" * 16, status="running")
     reg.close()
+    with sqlite3.connect(path) as db:  # the columns an old release did not have
+        for column in ("lease_host", "lease_pid", "lease_token", "heartbeat_at"):
+            db.execute(f"ALTER TABLE media DROP COLUMN {column}")
+    reg = Registry(path)
+    try:
+        (item,) = reg.running()
+        assert item.media_id == "5" * 16 and item.lease is None and item.job_id is None
+        assert reg.interrupt("5" * 16, None, "ingestion was interrupted")
+        assert reg.job_counts() == {"queued": 0, "running": 0, "ready": 0, "failed": 0}
+    finally:
+        reg.close()

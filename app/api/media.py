@@ -17,12 +17,12 @@ from starlette.requests import ClientDisconnect
 
 from app.api.limits import RETRY_AFTER_S, Busy
 from app.api.lookup import MediaId, get_record
-from app.api.media_files import extension_for, media_type_for, remove_media_files
+from app.api.media_files import extension_for, media_type_for
 from app.api.schemas import Deleted, MediaList, MediaOut, UploadAccepted
 from app.api.state import ServiceState, State
 from app.api.uploads import FILE_FIELD, ReceivedUpload, UploadError, receive_upload
-from app.worker import latest_job_id, latest_job_ids
-from vectorstore.registry import MediaState
+from app.lifecycle import Busy as Indexing
+from app.lifecycle.records import MediaState
 
 log = logging.getLogger("chronorag.api")
 router = APIRouter(tags=["media"])
@@ -114,30 +114,29 @@ def _admit(state: ServiceState, upload: ReceivedUpload) -> UploadAccepted:
         log.warning("probe failed on an upload: %r", exc)
         raise UploadError(415, f"not a usable audio or video file: {exc}") from exc
 
-    registry = state.container.registry
-    media_dir = state.settings.media_dir
+    lifecycle = state.container.lifecycle
     media_id = upload.sha256[:16]
     with _admit_lock:
-        existing = registry.get_media(media_id)
-        if existing is not None and existing.status != "failed" and Path(existing.path).exists():
-            job_id = latest_job_id(registry, media_id)
-            if job_id is None and existing.status == "ready":  # indexed by the CLI: no job
-                job_id = registry.create_job(media_id).job_id
-                registry.update_job(job_id, status="ready", stage="done", progress=1.0)
-            if job_id is not None:
-                return UploadAccepted(media_id=media_id, job_id=job_id)
-        final = media_dir / f"{media_id}{extension_for(info.format_name, info.has_video)}"
+        existing = lifecycle.store.get_media(media_id)
+        job_id = lifecycle.current_job(existing) if existing is not None else None
+        if job_id is not None:  # known, and queued, running or ready
+            return UploadAccepted(media_id=media_id, job_id=job_id)
+        name = f"{media_id}{extension_for(info.format_name, info.has_video)}"
+        final = state.settings.media_dir / name
         os.replace(upload.path, final)
-        registry.upsert_media(
-            media_id,
-            title=title,
-            path=str(final),
-            sha256=upload.sha256,
-            recorded_at=recorded_at,
-            status="queued",
-        )
-        registry.update_media(media_id, kind=info.kind, duration_s=info.duration_s)
-        job = registry.create_job(media_id)
+        try:
+            job = lifecycle.queue(
+                media_id,
+                title=title,
+                path=final,
+                sha256=upload.sha256,
+                recorded_at=recorded_at,
+                kind=info.kind,
+                duration_s=info.duration_s,
+            )
+        except Indexing as exc:  # the CLI is indexing the same file right now
+            final.unlink(missing_ok=True)
+            raise UploadError(409, str(exc)) from exc
     if state.worker is not None:
         state.worker.wake()
     return UploadAccepted(media_id=media_id, job_id=job.job_id)
@@ -191,9 +190,10 @@ async def _receive_and_admit(request: Request, state: ServiceState) -> JSONRespo
 
 @router.get("/v1/media", response_model=MediaList, summary="List media and their status")
 def list_media(state: State) -> MediaList:
-    registry = state.container.registry
-    jobs = latest_job_ids(registry)
-    return MediaList(media=[to_out(r, jobs.get(r.media_id)) for r in registry.list_media()])
+    lifecycle = state.container.lifecycle
+    records = lifecycle.list_media()  # recovers interrupted ingestions first
+    jobs = lifecycle.store.latest_job_ids()
+    return MediaList(media=[to_out(r, jobs.get(r.media_id)) for r in records])
 
 
 @router.get(
@@ -203,7 +203,7 @@ def list_media(state: State) -> MediaList:
     summary="One media item",
 )
 def get_media(media_id: MediaId, state: State) -> MediaOut:
-    return to_out(get_record(state, media_id), latest_job_id(state.container.registry, media_id))
+    return to_out(get_record(state, media_id), state.container.registry.latest_job_id(media_id))
 
 
 @router.delete(
@@ -213,18 +213,13 @@ def get_media(media_id: MediaId, state: State) -> MediaOut:
     summary="Delete a media item, its index points and its files",
 )
 def delete_media(media_id: MediaId, state: State) -> Deleted:
-    record = get_record(state, media_id)
-    if record.status == "running":
-        raise HTTPException(409, "the media is being indexed; delete it once the job finishes")
-    container = state.container
-    # unsearchable first (search excludes every registered id that is not ready), then
-    # the points, then the record: a failure half-way never exposes orphaned points
-    container.registry.update_media(media_id, status="failed", error="being deleted")
-    container.index.delete_media(media_id)
-    container.registry.delete_media(media_id)
-    remove_media_files(
-        Path(record.path), state.settings.media_dir, state.settings.keyframes_dir / media_id
-    )
+    get_record(state, media_id)  # 404 when unknown
+    try:
+        deleted = state.container.lifecycle.delete(media_id)
+    except Indexing as exc:
+        raise HTTPException(409, str(exc)) from exc
+    if not deleted:  # deleted meanwhile
+        raise HTTPException(404, f"no media with id {media_id!r}")
     return Deleted(media_id=media_id)
 
 

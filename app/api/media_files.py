@@ -1,8 +1,7 @@
-"""Where uploaded media live on disk and how they are served (names, types, cleanup)."""
+"""Where uploaded media live on disk and how they are served (names, types, containment)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 # container format (as PyAV/ffmpeg name it) → (video extension, audio extension)
@@ -52,11 +51,3 @@ def inside(path: Path, root: Path) -> bool:
     except (ValueError, OSError):
         return False
     return True
-
-
-def remove_media_files(media_path: Path, media_dir: Path, keyframes: Path) -> None:
-    """Delete a stored original (only if it is ours) and its keyframe folder."""
-    if inside(media_path, media_dir):
-        media_path.unlink(missing_ok=True)
-    if keyframes.is_dir() and inside(keyframes, keyframes.parent):
-        shutil.rmtree(keyframes, ignore_errors=True)

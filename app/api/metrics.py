@@ -16,10 +16,10 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.worker import JobResult, job_counts
+from app.worker import JobResult
 
 if TYPE_CHECKING:
-    from vectorstore.registry import Registry
+    from app.lifecycle.registry import Registry
 
 
 class _JobsCollector(Collector):
@@ -32,7 +32,7 @@ class _JobsCollector(Collector):
         family = GaugeMetricFamily(
             "chronorag_ingestion_jobs", "Ingestion jobs by status.", labels=["status"]
         )
-        for status, n in job_counts(self._registry()).items():
+        for status, n in self._registry().job_counts().items():
             family.add_metric([status], n)
         yield family
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from vectorstore.registry import MediaState
+from app.lifecycle.records import MediaState
 from vectorstore.schema import Hit, Source
 
 JobStatus = Literal["queued", "running", "ready", "failed"]
