@@ -1,13 +1,17 @@
 """The ``chronorag`` command line: ingest, search, media, ask, summarize (+ feature groups).
 
 Human output goes through rich (progress bars on stderr); ``--json`` prints
-machine-readable JSON on stdout and nothing else there.
+machine-readable JSON on stdout and nothing else there. Failures never print a
+traceback: a mistake in the arguments is one line and exit code 2, a model, server,
+index, speech or disk failure one line and exit code 1 (``main``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
+import math
 import sys
 from contextlib import contextmanager
 from datetime import datetime
@@ -24,7 +28,8 @@ from app.assets import AssetError
 from app.config import Settings
 from app.container import Container
 from app.profiles import ProfileError
-from app.timefmt import mmss, parse_clock
+from graphs.mediatime import format_time as mmss
+from graphs.mediatime import parse_clock
 from ingestion.errors import MediaError
 from vectorstore.index import IndexMismatchError
 
@@ -40,6 +45,7 @@ out = Console()
 err = Console(stderr=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+MAX_TIME_S = 7 * 24 * 3600.0  # a week: longer than any recording, shorter than nonsense
 
 
 class SourceChoice(StrEnum):
@@ -78,9 +84,32 @@ def _seconds(value: str | None, name: str) -> float | None:
     if value is None:
         return None
     try:
-        return parse_clock(value)
+        seconds = parse_clock(value)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint=name) from exc
+    if not math.isfinite(seconds) or seconds > MAX_TIME_S:
+        raise typer.BadParameter(f"{value!r} is not a usable time", param_hint=name)
+    return seconds
+
+
+def _window(start: str | None, end: str | None) -> tuple[float | None, float | None]:
+    t0, t1 = _seconds(start, "--start"), _seconds(end, "--end")
+    if t0 is not None and t1 is not None and t1 <= t0:
+        raise typer.BadParameter("--end is before --start (or equal to it)", param_hint="--end")
+    return t0, t1
+
+
+def _text(value: str, name: str) -> str:
+    if not value.strip():
+        raise typer.BadParameter("must not be empty", param_hint=name)
+    return value
+
+
+def _known_media(c: Container, media_ids: list[str] | None) -> None:
+    """Exit 2 when a ``--media-id`` names nothing in the library."""
+    for media_id in media_ids or ():
+        if c.registry.get_media(media_id) is None:
+            raise typer.BadParameter(f"no media with id {media_id!r}", param_hint="--media-id")
 
 
 class _StageBars:
@@ -177,11 +206,9 @@ def search(
     """Hybrid search over what was said and shown, with time filters."""
     from vectorstore.schema import SearchRequest
 
-    t0, t1 = _seconds(start, "--start"), _seconds(end, "--end")
-    if t0 is not None and t1 is not None and t1 < t0:
-        raise typer.BadParameter("--end is before --start", param_hint="--end")
+    t0, t1 = _window(start, end)
     req = SearchRequest(
-        query=query,
+        query=_text(query, "QUERY"),
         media_ids=media_id or None,
         start_s=t0,
         end_s=t1,
@@ -189,6 +216,7 @@ def search(
         limit=limit,
     )
     with _container() as c:
+        _known_media(c, media_id)
         hits = c.search.search(req)
     fields = ("media_id", "title", "source", "start_s", "end_s", "text", "score")
     if as_json:
@@ -287,17 +315,20 @@ def ask(
     """Answer a question about the indexed media, citing the exact moments."""
     from app.answering import answer_question
 
-    with _container() as c, err.status("thinking…") as status:
-        # Human output shows the checked answer (citations validated), not raw tokens.
-        on_progress = None if as_json else (lambda e: status.update(f"[dim]{e}[/]"))
-        result = answer_question(
-            c,
-            question,
-            media_ids=media_id or None,
-            thread_id=thread,
-            speak=speak.value,
-            on_progress=on_progress,
-        )
+    _text(question, "QUESTION")
+    with _container() as c:
+        _known_media(c, media_id)
+        with err.status("thinking…") as status:
+            # Human output shows the checked answer (citations validated), not raw tokens.
+            on_progress = None if as_json else (lambda e: status.update(f"[dim]{e}[/]"))
+            result = answer_question(
+                c,
+                question,
+                media_ids=media_id or None,
+                thread_id=thread,
+                speak=speak.value,
+                on_progress=on_progress,
+            )
     if as_json:
         _emit_json(result.model_dump(mode="json"))
         return
@@ -309,6 +340,8 @@ def ask(
         out.print(f"audio: {result.audio_path}")
     if result.video_path:
         out.print(f"video: {result.video_path}")
+    if result.speech_error:
+        err.print(f"not spoken: {result.speech_error}", markup=False)
     err.print(f"[dim]thread: {result.thread_id}[/]")
 
 
@@ -321,11 +354,19 @@ def summarize(
     as_json: JsonFlag = False,
 ) -> None:
     """A summary, chapter list or meeting minutes for a media item or a time range."""
-    t0, t1 = _seconds(start, "--start"), _seconds(end, "--end")
+    t0, t1 = _window(start, end)
     with _container() as c:
-        if c.registry.get_media(media_id) is None:
-            err.print(f"no media with id {media_id!r}")
-            raise typer.Exit(1)
+        record = c.registry.get_media(media_id)
+        if record is None:
+            raise typer.BadParameter(f"no media with id {media_id!r}", param_hint="MEDIA_ID")
+        if record.status != "ready":
+            raise typer.BadParameter(
+                f"{media_id!r} is not indexed (status {record.status})", param_hint="MEDIA_ID"
+            )
+        if record.duration_s and t0 is not None and t0 >= record.duration_s:
+            raise typer.BadParameter(
+                f"the media is only {mmss(record.duration_s)} long", param_hint="--start"
+            )
         result = c.agent.summarize(media_id, start_s=t0, end_s=t1, style=style.value)
     if as_json:
         _emit_json(result.model_dump(mode="json"))
@@ -361,12 +402,42 @@ USER_ERRORS = (
 )
 
 
+
+def _service_errors() -> tuple[type[BaseException], ...]:
+    """Failures of a model, server, index, speech or the disk: exit code 1."""
+    from graphs.llm import LLMError
+    from graphs.llm_server import LlamaServerError
+    from graphs.vlm import VLMError
+    from speech.audio import AudioError
+    from speech.avatar import AvatarError
+    from speech.tts import TTSError
+    from vectorstore.embedders import EmbedderError
+
+    return (LLMError, LlamaServerError, VLMError, EmbedderError, TTSError, AvatarError,
+            AudioError, OSError)  # fmt: skip
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"the disk is full: {exc}"
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 500 else text[:500] + "…"
+
+
 def main() -> None:
     try:
         app()
     except USER_ERRORS as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {_one_line(exc)}", highlight=False)
         raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise SystemExit(130) from None
+    except Exception as exc:  # never a traceback; the failure's own words, on one line
+        known = isinstance(exc, _service_errors())
+        prefix = "" if known else f"unexpected {type(exc).__name__}: "
+        err.print(f"[red]error:[/] {prefix}{_one_line(exc)}", highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":
