@@ -177,7 +177,7 @@ def raw_citations(text: str, title_ids: dict[str, str]) -> list[Span]:
 def refusal_phrases() -> list[str]:
     """The agent's "not found" sentences in every language it answers in."""
     try:
-        from graphs.prompts import REFUSALS
+        from graphs.language import REFUSALS
     except ImportError:  # another agent implementation: only citation-less answers count
         return []
     return list(REFUSALS.values())

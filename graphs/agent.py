@@ -34,15 +34,13 @@ AgentEvent = dict[str, Any]
 
 
 class AskResult(BaseModel):
-    """One answer; ``chronorag ask --json`` prints it."""
+    """The agent's answer: text, language, validated citations, thread. The faces add
+    its speech (``app.answering.Answer``); this is the one schema both build on."""
 
     answer: str
     language: str
     citations: list[Citation] = Field(default_factory=list)
     thread_id: str
-    audio_path: str | None = None
-    video_path: str | None = None
-    spoken_text: str | None = None
 
 
 class Agent:

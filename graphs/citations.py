@@ -16,9 +16,11 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from graphs.mediatime import CLOCK, format_span, format_time, parse_clock
+
 CITATION_RE = re.compile(
-    r"\[\s*(?P<title>[^\[\]@]+?)\s*@\s*(?P<start>\d{1,2}(?::\d{2}){1,2})\s*"
-    r"(?:[-–—]|to)\s*(?P<end>\d{1,2}(?::\d{2}){1,2})\s*\]"
+    rf"\[\s*(?P<title>[^\[\]@]+?)\s*@\s*(?P<start>{CLOCK})\s*"
+    rf"(?:[-–—]|to)\s*(?P<end>{CLOCK})\s*\]"
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?।])\s+")
 # \w alone splits Indic words at their vowel signs (combining marks are not \w): add
@@ -57,23 +59,18 @@ class Citation(BaseModel):
     quote: str
 
 
-def mmss(seconds: float) -> str:
-    """12.1 → '00:12'; 3725 → '1:02:05'."""
-    total = max(0, int(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
-
-
 def parse_mmss(text: str) -> float:
-    seconds = 0
-    for part in text.split(":"):
-        seconds = seconds * 60 + int(part)
-    return float(seconds)
+    """A citation's time as the model wrote it (``00:75`` reads as 75 s, to be repaired)."""
+    return parse_clock(text, strict=False)
+
+
+# The old name, kept for callers not yet moved to graphs.mediatime (graphs/summarize.py).
+mmss = format_time
 
 
 def format_citation(title: str, start_s: float, end_s: float) -> str:
-    return f"[{title} @ {mmss(start_s)}–{mmss(end_s)}]"
+    """``[title @ mm:ss–mm:ss]`` (``h:mm:ss`` past an hour): the one citation label."""
+    return f"[{title} @ {format_span(start_s, end_s)}]"
 
 
 @dataclass(frozen=True)

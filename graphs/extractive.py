@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from graphs.citations import Citation, Evidence, quote
+from graphs.language import ANSWERED
 from graphs.words import content_words
 from vectorstore.embedders import Embedder
 
@@ -54,19 +55,8 @@ FILLER_LINES = (
 MIN_SHARED = 2  # shared content words (fewer when the question has fewer)
 QUOTABLE = ("speech", "screen", "caption")  # catalog / look notes are not quotes
 
-# lead-ins per language: (what was said, what was on screen)
-LEAD_INS: dict[str, tuple[str, str]] = {
-    "en": ("The recording says:", "The screen shows:"),
-    "hi": ("रिकॉर्डिंग में कहा गया:", "स्क्रीन पर दिखाया गया:"),
-    "ta": ("பதிவில் சொல்லப்படுவது:", "திரையில் காட்டப்பட்டது:"),
-    "te": ("రికార్డింగ్‌లో చెప్పినది:", "తెరపై చూపినది:"),
-    "bn": ("রেকর্ডিংয়ে বলা হয়েছে:", "পর্দায় দেখানো হয়েছে:"),
-    "mr": ("रेकॉर्डिंगमध्ये सांगितले आहे:", "स्क्रीनवर दाखवले आहे:"),
-    "gu": ("રેકોર્ડિંગમાં કહેવાયું છે:", "સ્ક્રીન પર બતાવાયું છે:"),
-    "kn": ("ರೆಕಾರ್ಡಿಂಗ್‌ನಲ್ಲಿ ಹೇಳಿರುವುದು:", "ಪರದೆಯ ಮೇಲೆ ತೋರಿಸಿರುವುದು:"),
-    "ml": ("റെക്കോർഡിംഗിൽ പറയുന്നത്:", "സ്ക്രീനിൽ കാണിച്ചത്:"),
-    "pa": ("ਰਿਕਾਰਡਿੰਗ ਵਿੱਚ ਕਿਹਾ ਗਿਆ:", "ਸਕ੍ਰੀਨ 'ਤੇ ਦਿਖਾਇਆ ਗਿਆ:"),
-}
+# lead-ins per language: (what was said, what was on screen), from the language table
+LEAD_INS: dict[str, tuple[str, str]] = {lang.code: (lang.said, lang.shown) for lang in ANSWERED}
 
 
 @dataclass(frozen=True)

@@ -1,51 +1,165 @@
-"""Which language a question is written in (en and nine Indian languages).
+"""The languages ChronoRAG speaks: one table, and which of them a question is written in.
 
-Unicode scripts that belong to exactly one supported language (Tamil, Telugu,
-Kannada, Malayalam, Gujarati, Gurmukhi → Punjabi, Bengali) decide directly: that is
-exact, and lingua has no Kannada or Malayalam model. Devanagari (Hindi vs Marathi)
-goes to the lingua language detector; Latin script is English.
+:data:`LANGUAGES` holds one row per language with everything a module needs to know
+about it: its English name (prompts say "Answer in Tamil"), its Unicode script, the
+agent's refusal and extractive lead-ins, and the words a spoken answer uses for times.
+Every per-language value elsewhere is derived from this table, so adding a language
+is adding a row. Rows without a refusal are spoken only (a TTS voice reads their
+times in words), not recognised in questions.
+
+Detection: a script used by exactly one answered language decides directly (Tamil,
+Telugu, Kannada, Malayalam, Gujarati, Gurmukhi → Punjabi, Bengali, Latin → English):
+that is exact, and lingua has no Kannada or Malayalam model. A script shared by
+several (Devanagari: Hindi, Marathi) goes to the lingua detector over just those;
+romanised Hindi ("kya hua") is not reliably identifiable and is answered in English.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from collections import Counter
+from dataclasses import dataclass
 from functools import lru_cache
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
-SUPPORTED = ("en", "hi", "ta", "te", "bn", "mr", "gu", "kn", "ml", "pa")
 
-NAMES = {
-    "en": "English",
-    "hi": "Hindi",
-    "ta": "Tamil",
-    "te": "Telugu",
-    "bn": "Bengali",
-    "mr": "Marathi",
-    "gu": "Gujarati",
-    "kn": "Kannada",
-    "ml": "Malayalam",
-    "pa": "Punjabi",
-}
+@dataclass(frozen=True)
+class TimeWords:
+    """How a spoken answer says a media time: unit words and the "at <time>" form."""
 
-# First word of the Unicode character name → language, for scripts used by one language.
-_UNIQUE_SCRIPTS = {
-    "TAMIL": "ta",
-    "TELUGU": "te",
-    "KANNADA": "kn",
-    "MALAYALAM": "ml",
-    "GUJARATI": "gu",
-    "GURMUKHI": "pa",
-    "BENGALI": "bn",
-}
+    hour: str
+    hours: str
+    minute: str
+    minutes: str
+    second: str
+    seconds: str
+    at: str = "{t}"  # "at {t}" / "{t} पर"; most languages need no word
+    in_title: str = "{title}"  # "in {title}", said before the time when titles differ
 
 
-@lru_cache(maxsize=1)
-def _devanagari_detector() -> LanguageDetector:
+@dataclass(frozen=True)
+class LanguageInfo:
+    code: str  # ISO 639-1
+    name: str  # English name, as the prompts write it
+    script: str  # Unicode script: first word of its characters' names ("TAMIL")
+    time_words: TimeWords
+    refusal: str | None = None  # None: spoken only, questions in it are not answered
+    said: str = ""  # extractive lead-in before a quoted line of speech
+    shown: str = ""  # … before quoted on-screen text
+
+    @property
+    def answered(self) -> bool:
+        return self.refusal is not None
+
+
+LANGUAGES: tuple[LanguageInfo, ...] = (
+    LanguageInfo(
+        "en", "English", "LATIN",
+        TimeWords("hour", "hours", "minute", "minutes", "second", "seconds",
+                  at="at {t}", in_title="in {title}"),
+        refusal="I could not find it in the indexed media.",
+        said="The recording says:", shown="The screen shows:",
+    ),
+    LanguageInfo(
+        "hi", "Hindi", "DEVANAGARI",
+        TimeWords("घंटा", "घंटे", "मिनट", "मिनट", "सेकंड", "सेकंड",
+                  at="{t} पर", in_title="{title} में"),
+        refusal="मुझे यह अनुक्रमित मीडिया में नहीं मिला।",
+        said="रिकॉर्डिंग में कहा गया:", shown="स्क्रीन पर दिखाया गया:",
+    ),
+    LanguageInfo(
+        "ta", "Tamil", "TAMIL",
+        TimeWords("மணி", "மணி", "நிமிடம்", "நிமிடம்", "வினாடி", "வினாடி"),
+        refusal="அட்டவணைப்படுத்தப்பட்ட மீடியாவில் இதை என்னால் கண்டுபிடிக்க முடியவில்லை.",
+        said="பதிவில் சொல்லப்படுவது:", shown="திரையில் காட்டப்பட்டது:",
+    ),
+    LanguageInfo(
+        "te", "Telugu", "TELUGU",
+        TimeWords("గంట", "గంటలు", "నిమిషం", "నిమిషాలు", "సెకను", "సెకన్లు"),
+        refusal="సూచిక చేసిన మీడియాలో ఇది నాకు కనిపించలేదు.",
+        said="రికార్డింగ్‌లో చెప్పినది:", shown="తెరపై చూపినది:",
+    ),
+    LanguageInfo(
+        "bn", "Bengali", "BENGALI",
+        TimeWords("ঘণ্টা", "ঘণ্টা", "মিনিট", "মিনিট", "সেকেন্ড", "সেকেন্ড"),
+        refusal="সূচিবদ্ধ মিডিয়াতে আমি এটি খুঁজে পাইনি।",
+        said="রেকর্ডিংয়ে বলা হয়েছে:", shown="পর্দায় দেখানো হয়েছে:",
+    ),
+    LanguageInfo(
+        "mr", "Marathi", "DEVANAGARI",
+        TimeWords("तास", "तास", "मिनिट", "मिनिटे", "सेकंद", "सेकंद"),
+        refusal="अनुक्रमित माध्यमांमध्ये मला हे सापडले नाही.",
+        said="रेकॉर्डिंगमध्ये सांगितले आहे:", shown="स्क्रीनवर दाखवले आहे:",
+    ),
+    LanguageInfo(
+        "gu", "Gujarati", "GUJARATI",
+        TimeWords("કલાક", "કલાક", "મિનિટ", "મિનિટ", "સેકન્ડ", "સેકન્ડ"),
+        refusal="અનુક્રમિત મીડિયામાં મને આ મળ્યું નહીં.",
+        said="રેકોર્ડિંગમાં કહેવાયું છે:", shown="સ્ક્રીન પર બતાવાયું છે:",
+    ),
+    LanguageInfo(
+        "kn", "Kannada", "KANNADA",
+        TimeWords("ಗಂಟೆ", "ಗಂಟೆ", "ನಿಮಿಷ", "ನಿಮಿಷ", "ಸೆಕೆಂಡು", "ಸೆಕೆಂಡು"),
+        refusal="ಸೂಚಿತ ಮಾಧ್ಯಮದಲ್ಲಿ ನನಗೆ ಇದು ಸಿಗಲಿಲ್ಲ.",
+        said="ರೆಕಾರ್ಡಿಂಗ್‌ನಲ್ಲಿ ಹೇಳಿರುವುದು:", shown="ಪರದೆಯ ಮೇಲೆ ತೋರಿಸಿರುವುದು:",
+    ),
+    LanguageInfo(
+        "ml", "Malayalam", "MALAYALAM",
+        TimeWords("മണിക്കൂർ", "മണിക്കൂർ", "മിനിറ്റ്", "മിനിറ്റ്", "സെക്കൻഡ്", "സെക്കൻഡ്"),
+        refusal="സൂചികയിലുള്ള മീഡിയയിൽ എനിക്ക് ഇത് കണ്ടെത്താനായില്ല.",
+        said="റെക്കോർഡിംഗിൽ പറയുന്നത്:", shown="സ്ക്രീനിൽ കാണിച്ചത്:",
+    ),
+    LanguageInfo(
+        "pa", "Punjabi", "GURMUKHI",
+        TimeWords("ਘੰਟਾ", "ਘੰਟੇ", "ਮਿੰਟ", "ਮਿੰਟ", "ਸਕਿੰਟ", "ਸਕਿੰਟ"),
+        refusal="ਮੈਨੂੰ ਇਹ ਸੂਚੀਬੱਧ ਮੀਡੀਆ ਵਿੱਚ ਨਹੀਂ ਮਿਲਿਆ।",
+        said="ਰਿਕਾਰਡਿੰਗ ਵਿੱਚ ਕਿਹਾ ਗਿਆ:", shown="ਸਕ੍ਰੀਨ 'ਤੇ ਦਿਖਾਇਆ ਗਿਆ:",
+    ),
+    # spoken only: eSpeak NG and num2words have them, the agent does not answer in them
+    LanguageInfo(
+        "ne", "Nepali", "DEVANAGARI",
+        TimeWords("घण्टा", "घण्टा", "मिनेट", "मिनेट", "सेकेन्ड", "सेकेन्ड"),
+    ),
+    LanguageInfo(
+        "or", "Odia", "ORIYA",
+        TimeWords("ଘଣ୍ଟା", "ଘଣ୍ଟା", "ମିନିଟ", "ମିନିଟ", "ସେକେଣ୍ଡ", "ସେକେଣ୍ଡ"),
+    ),
+)  # fmt: skip
+
+BY_CODE: dict[str, LanguageInfo] = {lang.code: lang for lang in LANGUAGES}
+ANSWERED: tuple[LanguageInfo, ...] = tuple(lang for lang in LANGUAGES if lang.answered)
+SUPPORTED: tuple[str, ...] = tuple(lang.code for lang in ANSWERED)  # questions answered in
+NAMES: dict[str, str] = {lang.code: lang.name for lang in LANGUAGES}
+REFUSALS: dict[str, str] = {lang.code: lang.refusal for lang in ANSWERED if lang.refusal}
+DEFAULT = BY_CODE["en"]
+
+
+def info(code: str) -> LanguageInfo:
+    """The row of ``code``; English for a language the agent does not answer in."""
+    lang = BY_CODE.get(code)
+    return lang if lang is not None and lang.answered else DEFAULT
+
+
+def _by_script() -> dict[str, tuple[str, ...]]:
+    scripts: dict[str, list[str]] = {}
+    for lang in ANSWERED:
+        scripts.setdefault(lang.script, []).append(lang.code)
+    return {script: tuple(codes) for script, codes in scripts.items()}
+
+
+_SCRIPTS = _by_script()  # script → answered languages written in it (first = fallback)
+
+
+@lru_cache(maxsize=8)
+def _detector(codes: tuple[str, ...]) -> LanguageDetector:
     # Only the candidates the script leaves open: a two-way model is more accurate on
     # short questions than one over every language.
-    return LanguageDetectorBuilder.from_languages(Language.HINDI, Language.MARATHI).build()
+    return LanguageDetectorBuilder.from_languages(*(_lingua(code) for code in codes)).build()
+
+
+def _lingua(code: str) -> Language:
+    return Language.from_str(NAMES[code])
 
 
 def _script_counts(text: str) -> Counter[str]:
@@ -63,13 +177,11 @@ def detect_language(text: str, default: str = "en") -> str:
     if not counts:
         return default
     script, _ = counts.most_common(1)[0]
-    if script in _UNIQUE_SCRIPTS:
-        return _UNIQUE_SCRIPTS[script]
-    if script == "DEVANAGARI":
-        found = _devanagari_detector().detect_language_of(text)
-        return "mr" if found == Language.MARATHI else "hi"
-    if script == "LATIN":
-        # English is the only supported language written in Latin script; romanised
-        # Hindi ("kya hua") is not reliably identifiable and is answered in English.
-        return "en"
-    return default
+    codes = _SCRIPTS.get(script)
+    if not codes:
+        return default
+    if len(codes) == 1:
+        return codes[0]
+    found = _detector(codes).detect_language_of(text)
+    by_name = {_lingua(code): code for code in codes}
+    return by_name.get(found, codes[0]) if found is not None else codes[0]

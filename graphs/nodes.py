@@ -7,7 +7,10 @@ only for the next tool (schema-constrained JSON) when it does not, and for the
 answer, whose citations are then validated against the evidence. When the model's
 answer is unusable (a refusal, the question echoed, no valid citation) but a line of
 evidence plainly matches the question, that line is quoted instead
-(:mod:`graphs.extractive`); otherwise the agent refuses.
+(:mod:`graphs.extractive`); otherwise the agent refuses. The planner's tools, their
+schema and prompt come from the one table :data:`graphs.tools.TOOLS`. When the chat
+model hits its length limit, the planner and the answer try once more with half the
+evidence before giving up.
 """
 
 from __future__ import annotations
@@ -17,44 +20,32 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.config import get_stream_writer
 
 from graphs.citations import CITATION_RE, Evidence, validate_answer
 from graphs.extractive import QUOTABLE, RelevanceGate, extractive_answer, stem
-from graphs.language import detect_language
-from graphs.llm import LLMError, json_call
-from graphs.prompts import (
-    ANSWER_STOP,
-    NOT_FOUND,
-    REFUSALS,
-    answer_messages,
-    clip_words,
-    planner_messages,
-)
+from graphs.language import REFUSALS, detect_language
+from graphs.llm import LengthLimitError, LLMError, json_call, llm_error
+from graphs.prompts import ANSWER_STOP, NOT_FOUND, answer_messages, planner_messages
 from graphs.state import AgentState, Turn
 from graphs.timeparse import TimeQuery, parse_time
-from graphs.tools import Tools, approx_tokens
+from graphs.tools import (
+    ANSWER,
+    BY_NAME,
+    PLANNER_SCHEMA,
+    PLANNER_SYSTEM,
+    READ_SPAN_S,
+    Step,
+    Tools,
+    approx_tokens,
+)
 from graphs.words import content_words
 
-TOOL_NAMES = ("search", "read_window", "look", "list_media", "summarize", "answer")
-
-PLANNER_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "tool": {"type": "string", "enum": list(TOOL_NAMES)},
-        "query": {"type": "string"},
-        "ref": {"type": "integer", "minimum": 0},
-    },
-    "required": ["tool", "query", "ref"],
-    "additionalProperties": False,
-}
-
-FOLLOW_SPAN_S = 90.0  # "after that" / "after the demo": how far to read on
-
 Writer = Callable[[dict[str, Any]], None]
+T = TypeVar("T")
 
 
 def _writer() -> Writer:
@@ -146,68 +137,62 @@ class AgentNodes:
         has_content = bool(content_words(query))
         found: list[Evidence] = []
         trace: list[str] = []
+        step = self._step(state, trace)
         windowed = False
         history = state.get("history") or []
 
         if tq.follow_up and history and history[-1]["citations"]:
             last = max(history[-1]["citations"], key=lambda c: c["end_s"])
             if tq.relation == "before":
-                span = (max(0.0, last["start_s"] - FOLLOW_SPAN_S), max(0.0, last["start_s"] - 0.01))
+                span = (max(0.0, last["start_s"] - READ_SPAN_S), max(0.0, last["start_s"] - 0.01))
             else:
-                span = (last["end_s"] + 0.01, last["end_s"] + FOLLOW_SPAN_S)
-            found += self._read(last["media_id"], span, trace)
+                span = (last["end_s"] + 0.01, last["end_s"] + READ_SPAN_S)
+            found += step.read(last["media_id"], span)
             windowed = True
         elif tq.anchor and tq.relation:
-            _progress("search", f"anchor: {tq.anchor}")
-            trace.append(f'search("{tq.anchor}")')
+            step.note("search", f"anchor: {tq.anchor}", f'search("{tq.anchor}")')
             anchors = self.tools.search(tq.anchor, scope, limit=1)
             if anchors:
                 hit = anchors[0]
                 if tq.relation == "after":
                     # strictly after: the anchor chunk itself touches hit.end_s
-                    span = (hit.end_s + 0.01, hit.end_s + FOLLOW_SPAN_S)
+                    span = (hit.end_s + 0.01, hit.end_s + READ_SPAN_S)
                 else:
-                    span = (max(0.0, hit.start_s - FOLLOW_SPAN_S), max(0.0, hit.start_s - 0.01))
-                found += self._read(hit.media_id, span, trace)
+                    span = (max(0.0, hit.start_s - READ_SPAN_S), max(0.0, hit.start_s - 0.01))
+                found += step.read(hit.media_id, span)
                 windowed = True
         elif tq.has_window:
             media = self.tools.ready_media(scope)
             if tq.from_end_s is None and has_content:
                 start, end = tq.window() or (0.0, None)
-                found += self._search(query, scope, trace, start, end)
+                found += step.search(query, start_s=start, end_s=end)
             else:
                 for m in media[:3]:
                     span = tq.window(m.duration_s)
                     if span is not None:
-                        found += self._read(m.media_id, span, trace, rank=len(found))
+                        found += step.read(m.media_id, span, rank=len(found))
             windowed = bool(found)
 
         windowed = windowed and bool(found)
         if not found:
-            found = self._search(query, scope, trace)
+            found = step.search(query)
         evidence, _ = _merge([], found)
         return {"evidence": evidence, "steps": len(trace), "trace": trace, "windowed": windowed}
 
-    def _search(
-        self,
-        query: str,
-        scope: list[str] | None,
-        trace: list[str],
-        start: float | None = None,
-        end: float | None = None,
-        rank: int = 0,
-    ) -> list[Evidence]:
-        _progress("search", query)
-        trace.append(f'search("{clip_words(query, 8)}")')
-        return self.tools.search(query, scope, start_s=start, end_s=end, rank=rank)
+    def _step(self, state: AgentState, trace: list[str], **resolved: Any) -> Step:
+        """A tool call's context; the call announces itself as progress and in ``trace``."""
 
-    def _read(
-        self, media_id: str, span: tuple[float, float | None], trace: list[str], rank: int = 0
-    ) -> list[Evidence]:
-        _progress("read_window", f"{media_id} {span[0]:.0f}–{span[1] or 0:.0f}s")
-        trace.append(f"read_window({media_id}, {span[0]:.0f}, {span[1] or 0:.0f})")
-        return self.tools.read_window(
-            media_id, span[0], span[1], budget_tokens=self.config.window_tokens, rank=rank
+        def note(tool: str, detail: str, label: str) -> None:
+            _progress(tool, detail)
+            trace.append(label)
+
+        return Step(
+            self.tools,
+            note,
+            scope=state.get("scope"),
+            question=state["question"],
+            window_tokens=self.config.window_tokens,
+            **resolved,
         )
 
     # --- routing ----------------------------------------------------------------------
@@ -260,63 +245,49 @@ class AgentNodes:
     # --- plan / act -------------------------------------------------------------------
     def plan(self, state: AgentState) -> dict[str, Any]:
         _progress("plan", f"step {state.get('steps', 0) + 1}")
-        messages = planner_messages(state["question"], _evidence(state), state.get("trace", []))
-        try:
-            decision = json_call(
+        trace = state.get("trace", [])
+
+        def decide(evidence: list[Evidence]) -> dict[str, Any]:
+            # the first lines keep their numbers when halved, so ``ref`` still points right
+            return json_call(
                 self.model,
-                messages,
+                planner_messages(PLANNER_SYSTEM, state["question"], evidence, trace),
                 PLANNER_SCHEMA,
                 name="plan",
                 max_tokens=self.config.planner_max_tokens,
             )
+
+        try:
+            decision = self._less_on_length_limit("plan", _evidence(state), decide)
         except LLMError as exc:
             _progress("plan", f"planner failed, answering: {exc}")
-            return {"decision": {"tool": "answer", "query": "", "ref": 0}}
-        if decision.get("tool") not in TOOL_NAMES:
-            decision = {"tool": "answer", "query": "", "ref": 0}
+            return {"decision": dict(ANSWER)}
+        if decision.get("tool") not in BY_NAME:
+            decision = dict(ANSWER)
         return {"decision": decision}
 
     def act(self, state: AgentState) -> dict[str, Any]:
+        """Run the tool the planner chose (from the table in :mod:`graphs.tools`)."""
         decision = state.get("decision") or {}
-        tool = decision.get("tool", "answer")
+        tool = BY_NAME.get(decision.get("tool", "answer"), BY_NAME["answer"])
         evidence = _evidence(state)
         ref = decision.get("ref") or 0
         target = (
             evidence[ref - 1] if 1 <= ref <= len(evidence) else (evidence[0] if evidence else None)
         )
-        scope = state.get("scope")
-        rank = 100 * (state.get("steps", 0) + 1)
         trace = list(state.get("trace", []))
+        step = self._step(
+            state,
+            trace,
+            query=str(decision.get("query") or "").strip() or state["query"],
+            target=target,
+            rank=100 * (state.get("steps", 0) + 1),
+        )
         found: list[Evidence] = []
-        if tool == "search":
-            query = decision.get("query", "").strip() or state["query"]
-            found = self._search(query, scope, trace, rank=rank)
-        elif tool == "list_media":
-            _progress("list_media", "")
-            trace.append("list_media()")
-            found = self.tools.list_media(scope, rank=rank)
-        elif target is not None and tool == "read_window":
-            mid = (target.start_s + target.end_s) / 2
-            span = (max(0.0, mid - FOLLOW_SPAN_S / 2), mid + FOLLOW_SPAN_S / 2)
-            found = self._read(target.media_id, span, trace, rank=rank)
-        elif target is not None and tool == "look":
-            _progress("look", f"{target.media_id} @ {target.start_s:.0f}s")
-            trace.append(f"look({target.media_id}, {target.start_s:.0f})")
-            found = self.tools.look(
-                target.media_id,
-                max(0.0, target.start_s - 15),
-                target.end_s + 15,
-                state["question"],
-                rank=rank,
-            )
-        elif target is not None and tool == "summarize":
-            _progress("summarize", target.media_id)
-            trace.append(f"summarize({target.media_id})")
-            found = self.tools.summarize(
-                target.media_id, budget_tokens=self.config.window_tokens, rank=rank
-            )
+        if tool.run is not None and (target is not None or not tool.needs_target):
+            found = tool.run(step)
         else:
-            trace.append(f"{tool}(no target)")
+            trace.append(f"{tool.name}(no target)")
         merged, added = _merge(evidence, found)
         return {
             "evidence": merged,
@@ -347,11 +318,15 @@ class AgentNodes:
             write({"type": "token", "text": refusal})
             return self._finish(state, refusal, [])
         _progress("answer", f"{len(evidence)} evidence lines")
-        # best line last, next to the question: the 0.5B model favours what it read last
-        messages = answer_messages(
-            state["question"], language, evidence[::-1], state.get("history") or []
-        )
-        raw, shown = self._stream_answer(messages, write)
+
+        def generate(lines: list[Evidence]) -> tuple[str, bool, list[Evidence]]:
+            # best line last, next to the question: the 0.5B model favours what it read last
+            messages = answer_messages(
+                state["question"], language, lines[::-1], state.get("history") or []
+            )
+            return (*self._stream_answer(messages, write), lines)
+
+        raw, shown, evidence = self._less_on_length_limit("answer", evidence, generate)
         raw = raw.replace(NOT_FOUND, "").strip()  # it sometimes trails a real answer
         if not raw or _is_refusal(raw):
             return self._fallback(state, refusal, write, shown)
@@ -366,6 +341,20 @@ class AgentNodes:
             # "The screen showed the year [..]": cited, but it only repeats the question
             return self._quote(state, best, write, shown)
         return self._finish(state, text, [c.model_dump() for c in citations])
+
+    def _less_on_length_limit(
+        self, what: str, evidence: list[Evidence], call: Callable[[list[Evidence]], T]
+    ) -> T:
+        """``call(evidence)``; if the model hits its length limit, once more with the first
+        (best) half of the evidence; a second failure is raised."""
+        try:
+            return call(evidence)
+        except LengthLimitError:
+            if len(evidence) < 2:
+                raise
+        half = evidence[: len(evidence) // 2]
+        _progress(what, f"length limit: retrying with {len(half)} of {len(evidence)} lines")
+        return call(half)
 
     def _fallback(
         self, state: AgentState, refusal: str, write: Writer, shown: bool
@@ -416,7 +405,9 @@ class AgentNodes:
                 write({"type": "token", "text": held})
                 holding = False
         except Exception as exc:  # network, timeout, server error: one clear error type
-            raise LLMError(f"answer: chat model call failed: {exc}") from exc
+            if not holding:  # the caller has seen part of this answer: no second try
+                raise LLMError(f"answer: chat model call failed: {exc}") from exc
+            raise llm_error("answer", exc) from exc
         if holding and held.strip() and NOT_FOUND not in held:
             write({"type": "token", "text": held})
             holding = False

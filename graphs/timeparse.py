@@ -22,6 +22,8 @@ from typing import Literal
 
 import dateparser
 
+from graphs.mediatime import CLOCK, parse_clock
+
 AT_RADIUS_S = 30.0  # "at 12:30" means the minute around that moment
 
 _NUMBERS = {
@@ -93,7 +95,7 @@ _UNITS = {
 }
 _NUM = r"(\d+(?:\.\d+)?|" + "|".join(sorted(map(re.escape, _NUMBERS), key=len, reverse=True)) + ")"
 _UNIT = r"(" + "|".join(sorted(map(re.escape, _UNITS), key=len, reverse=True)) + ")"
-_CLOCK = r"(\d{1,2}:\d{2}(?::\d{2})?)"
+_CLOCK = rf"({CLOCK})"
 # \b does not work after Devanagari combining marks; use explicit "not a letter" bounds.
 _B = r"(?<![\w\u0900-\u097f])"
 _E = r"(?![\w\u0900-\u097f])"
@@ -238,17 +240,6 @@ class TimeQuery:
         return re.sub(r"\s+", " ", out).strip(" ?.!,।")
 
 
-def clock_seconds(text: str) -> float:
-    """'12:30' → 750 s (mm:ss); '1:02:03' → 3723 s (h:mm:ss)."""
-    parts = [int(p) for p in text.split(":")]
-    if any(p < 0 for p in parts) or any(p >= 60 for p in parts[1:]):
-        raise ValueError(f"not a clock time: {text!r}")
-    seconds = 0
-    for part in parts:
-        seconds = seconds * 60 + part
-    return float(seconds)
-
-
 def _amount(num: str | None) -> float:
     if num is None:
         return 1.0
@@ -289,7 +280,7 @@ def _dates(question: str, now: datetime) -> tuple[datetime, datetime, str] | Non
 def _anchor(question: str) -> tuple[str, Relation, str] | None:
     if m := _ANCHOR_EN.search(question):
         target = _ANCHOR_STOP.sub("", m.group(3)).strip()
-        if target and not re.fullmatch(r"\d{1,2}:\d{2}(?::\d{2})?", target):
+        if target and not re.fullmatch(CLOCK, target):
             relation: Relation = "after" if m.group(1).lower() == "after" else "before"
             return target, relation, m.group(0).strip()
     if m := _ANCHOR_HI.search(question):
@@ -327,17 +318,17 @@ def parse_time(question: str, *, now: datetime | None = None) -> TimeQuery:
     if not matched and (m := _BETWEEN.search(question)):
         take(m)
         a, b = (g for g in m.groups() if g)
-        lo, hi = sorted((clock_seconds(a), clock_seconds(b)))
+        lo, hi = sorted((parse_clock(a), parse_clock(b)))
         found.update(start_s=lo, end_s=hi)
     if not matched and (m := _AFTER_CLOCK.search(question)):
         take(m)
-        found.update(start_s=clock_seconds(m.group(1) or m.group(2)))
+        found.update(start_s=parse_clock(m.group(1) or m.group(2)))
     if not matched and (m := _BEFORE_CLOCK.search(question)):
         take(m)
-        found.update(start_s=0.0, end_s=clock_seconds(m.group(1) or m.group(2)))
+        found.update(start_s=0.0, end_s=parse_clock(m.group(1) or m.group(2)))
     if not matched and (m := _AT_CLOCK.search(question)):
         take(m)
-        t = float(m.group(3)) * 60 if m.group(3) else clock_seconds(m.group(1) or m.group(2))
+        t = float(m.group(3)) * 60 if m.group(3) else parse_clock(m.group(1) or m.group(2))
         found.update(start_s=max(0.0, t - AT_RADIUS_S), end_s=t + AT_RADIUS_S)
 
     if m := _FOLLOW_UP.search(question):

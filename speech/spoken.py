@@ -4,9 +4,10 @@
   the answer's language (the start of the cited span; the title is said only when
   the answer cites more than one title). Number words come from ``indic-num2words``:
   English, Hindi, Marathi, Nepali, Bengali, Gujarati, Punjabi, Odia, Tamil, Telugu,
-  Kannada and Malayalam get words and unit names; English and Hindi also get
-  "at"/"पर". Any other language keeps numerals as a clock time ("2:05"), which the
-  voice reads in its own language.
+  Kannada and Malayalam get words and unit names (the rows of
+  :data:`graphs.language.LANGUAGES`); English and Hindi also get "at"/"पर". Times are
+  read with :func:`graphs.mediatime.parse_clock`. Any other language keeps numerals as
+  a clock time ("2:05"), which the voice reads in its own language.
 * Markdown / HTML markup, link targets and bracket characters are dropped.
 * :func:`split_sentences` cuts the result into sentences so speech can be synthesised
   (and streamed) one sentence at a time.
@@ -18,45 +19,21 @@ import re
 
 from num_to_words import num_to_word
 
+from graphs.language import BY_CODE, LANGUAGES
+from graphs.mediatime import CLOCK, format_time, parse_clock
 from speech.tts import base_language
 
-# One time: h:mm:ss or m:ss / mm:ss.
-_TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?"
+# One time: h:mm:ss or m:ss / mm:ss, perhaps with a fraction of a second.
+_TIME = rf"{CLOCK}(?:\.\d+)?"
 _CITE_PART = re.compile(
     rf"^\s*(?P<title>.*?)\s*@\s*(?P<start>{_TIME})(?:\s*(?:[–—-]+|to)\s*{_TIME})?\s*$"
 )
 _BRACKET = re.compile(r"\[([^\[\]]*@[^\[\]]*)\]")
 
-# Units per language: (hour, hours, minute, minutes, second, seconds, "at" template).
-_UNITS: dict[str, tuple[str, str, str, str, str, str, str]] = {
-    "en": ("hour", "hours", "minute", "minutes", "second", "seconds", "at {t}"),
-    "hi": ("घंटा", "घंटे", "मिनट", "मिनट", "सेकंड", "सेकंड", "{t} पर"),
-    "mr": ("तास", "तास", "मिनिट", "मिनिटे", "सेकंद", "सेकंद", "{t}"),
-    "ne": ("घण्टा", "घण्टा", "मिनेट", "मिनेट", "सेकेन्ड", "सेकेन्ड", "{t}"),
-    "bn": ("ঘণ্টা", "ঘণ্টা", "মিনিট", "মিনিট", "সেকেন্ড", "সেকেন্ড", "{t}"),
-    "gu": ("કલાક", "કલાક", "મિનિટ", "મિનિટ", "સેકન્ડ", "સેકન્ડ", "{t}"),
-    "pa": ("ਘੰਟਾ", "ਘੰਟੇ", "ਮਿੰਟ", "ਮਿੰਟ", "ਸਕਿੰਟ", "ਸਕਿੰਟ", "{t}"),
-    "or": ("ଘଣ୍ଟା", "ଘଣ୍ଟା", "ମିନିଟ", "ମିନିଟ", "ସେକେଣ୍ଡ", "ସେକେଣ୍ଡ", "{t}"),
-    "ta": ("மணி", "மணி", "நிமிடம்", "நிமிடம்", "வினாடி", "வினாடி", "{t}"),
-    "te": ("గంట", "గంటలు", "నిమిషం", "నిమిషాలు", "సెకను", "సెకన్లు", "{t}"),
-    "kn": ("ಗಂಟೆ", "ಗಂಟೆ", "ನಿಮಿಷ", "ನಿಮಿಷ", "ಸೆಕೆಂಡು", "ಸೆಕೆಂಡು", "{t}"),
-    "ml": ("മണിക്കൂർ", "മണിക്കൂർ", "മിനിറ്റ്", "മിനിറ്റ്", "സെക്കൻഡ്", "സെക്കൻഡ്", "{t}"),
-}
-# "in <title>" when several titles are cited.
-_IN_TITLE = {"en": "in {title}", "hi": "{title} में"}
-WORD_LANGUAGES = frozenset(_UNITS)  # languages whose times are spoken in words
+WORD_LANGUAGES = frozenset(lang.code for lang in LANGUAGES)  # times spoken in words
 
 _ABBREVIATIONS = {"e.g.", "i.e.", "mr.", "mrs.", "ms.", "dr.", "prof.", "vs.", "etc.", "st.", "no."}
 _SENTENCE_END = re.compile(r"(?<=[.!?।॥])[\"'”’)]*\s+")
-
-
-def parse_time(text: str) -> int:
-    """'02:05' → 125, '1:02:05' → 3725 (fractions of a second dropped)."""
-    parts = [int(p) for p in text.split(".")[0].split(":")]
-    seconds = 0
-    for part in parts:
-        seconds = seconds * 60 + part
-    return seconds
 
 
 def say_time(seconds: int, language: str) -> str:
@@ -64,23 +41,24 @@ def say_time(seconds: int, language: str) -> str:
     lang = base_language(language)
     hours, rest = divmod(max(0, int(seconds)), 3600)
     minutes, secs = divmod(rest, 60)
-    units = _UNITS.get(lang)
-    if units is None:
-        clock = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-        return clock
-    h1, hn, m1, mn, s1, sn, _ = units
+    row = BY_CODE.get(lang)
+    if row is None:
+        return format_time(seconds, pad_minutes=False)
+    w = row.time_words
     words: list[str] = []
-    for value, one, many in ((hours, h1, hn), (minutes, m1, mn), (secs, s1, sn)):
+    spans = ((hours, w.hour, w.hours), (minutes, w.minute, w.minutes), (secs, w.second, w.seconds))
+    for value, one, many in spans:
         if value:
             words.append(f"{num_to_word(value, lang)} {one if value == 1 else many}")
     if not words:
-        words.append(f"{num_to_word(0, lang)} {sn}")
+        words.append(f"{num_to_word(0, lang)} {w.seconds}")
     return " ".join(words)
 
 
 def _at(seconds: int, language: str) -> str:
     lang = base_language(language)
-    template = _UNITS[lang][6] if lang in _UNITS else "{t}"
+    row = BY_CODE.get(lang)
+    template = row.time_words.at if row else "{t}"
     return template.format(t=say_time(seconds, lang))
 
 
@@ -103,10 +81,13 @@ def _speak_citations(text: str, language: str) -> str:
             m = _CITE_PART.match(part)
             if m is None:
                 continue
-            phrase = _at(parse_time(m.group("start")), lang)
+            # as the model wrote it: a wrong time is still read out, never a crash
+            phrase = _at(int(parse_clock(m.group("start"), strict=False)), lang)
             title = m.group("title").strip()
             if with_title and title:
-                phrase = f"{_IN_TITLE.get(lang, '{title}').format(title=title)} {phrase}"
+                row = BY_CODE.get(lang)
+                template = row.time_words.in_title if row else "{title}"
+                phrase = f"{template.format(title=title)} {phrase}"
             spoken.append(phrase)
         return ", " + ", ".join(spoken) + "," if spoken else " "
 

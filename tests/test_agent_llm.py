@@ -20,10 +20,10 @@ from app.assets import llm_gguf, whisper_model_dir
 from app.config import Settings
 from app.lifecycle.registry import Registry
 from graphs.agent import Agent, AskResult
+from graphs.language import REFUSALS
 from graphs.llm import chat_model, json_call
 from graphs.llm_server import LlamaServer, LlamaServerError
-from graphs.nodes import PLANNER_SCHEMA, TOOL_NAMES
-from graphs.prompts import REFUSALS
+from graphs.tools import PLANNER_SCHEMA, TOOL_NAMES
 from vectorstore.edge_index import EdgeChunkIndex
 from vectorstore.embedders import E5Embedder
 from vectorstore.schema import Chunk

@@ -15,20 +15,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
+import openai
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
+from app.answering import Answer
 from app.lifecycle.registry import Registry
 from graphs.agent import Agent, AskResult
-from graphs.citations import Evidence, mmss
+from graphs.citations import Evidence, format_citation
 from graphs.extractive import LEAD_INS, RelevanceGate, extractive_answer
-from graphs.language import SUPPORTED
-from graphs.llm import LLMError
+from graphs.language import REFUSALS, SUPPORTED
+from graphs.llm import LengthLimitError, LLMError
 from graphs.memory import open_checkpointer
-from graphs.prompts import NO_VLM_NOTE, REFUSALS
+from graphs.prompts import NO_VLM_NOTE
 from vectorstore.edge_index import EdgeChunkIndex
 from vectorstore.embedders import E5Embedder
 from vectorstore.schema import Chunk
@@ -71,15 +74,21 @@ class ScriptedChat(FakeMessagesListChatModel):
     """langchain_core fake chat model: scripted replies in order, every call recorded.
 
     Unlike the base class it never cycles: a call beyond the script fails the test.
+    ``failures`` maps a call number (1-based) to the exception that call raises, as a
+    server error would; it consumes no scripted reply.
     """
 
     calls: list[tuple[list[BaseMessage], dict[str, Any]]] = Field(default_factory=list)
+    failures: dict[int, Any] = Field(default_factory=dict)
 
     def _generate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[override]
         self.calls.append((list(messages), kwargs))
-        if len(self.calls) > len(self.responses):
+        if len(self.calls) in self.failures:
+            raise self.failures[len(self.calls)]
+        served = len(self.calls) - sum(1 for n in self.failures if n < len(self.calls))
+        if served > len(self.responses):
             raise AssertionError(f"unexpected model call #{len(self.calls)}: {messages[-1]}")
-        return ChatResult(generations=[ChatGeneration(message=self.responses[len(self.calls) - 1])])
+        return ChatResult(generations=[ChatGeneration(message=self.responses[served - 1])])
 
     def planner_calls(self) -> list[list[BaseMessage]]:
         return [m for m, kw in self.calls if "response_format" in kw]
@@ -283,7 +292,7 @@ def assert_extractive(result: AskResult, lead: str, window: tuple[str, float, fl
     """The answer quotes the cited evidence line, after the lead-in, with its citation."""
     assert cited_windows(result) == [window]
     cite = result.citations[0]
-    label = f"[{cite.title} @ {mmss(cite.start_s)}–{mmss(cite.end_s)}]"
+    label = format_citation(cite.title, cite.start_s, cite.end_s)
     assert result.answer.startswith(lead)
     assert result.answer.endswith(label)
     assert cite.quote[:40] in result.answer  # the quote is the evidence text itself
@@ -569,10 +578,69 @@ def test_ask_result_json_matches_the_cli_contract(corpus) -> None:
     result = make_agent(corpus, script("Ravi fixes latency [Team sync @ 01:50–02:20].")).ask(
         "When will Ravi fix the latency?", thread_id="t-1"
     )
-    data = json.loads(result.model_dump_json())
-    assert set(data) >= {"answer", "language", "citations", "thread_id", "audio_path", "video_path"}
+    assert set(json.loads(result.model_dump_json())) == {
+        "answer", "language", "citations", "thread_id"
+    }  # the agent's part; the faces add speech (app.answering.Answer)  # fmt: skip
+    data = json.loads(Answer(**result.model_dump()).model_dump_json())
+    assert set(data) == {
+        "answer", "language", "citations", "thread_id",
+        "spoken_text", "speech_error", "audio_path", "video_path",
+    }  # fmt: skip
     assert data["thread_id"] == "t-1" and data["audio_path"] is None
     assert set(data["citations"][0]) == {"media_id", "title", "start_s", "end_s", "quote"}
+
+
+# --- length limits: one more try with half the evidence --------------------------------
+def context_exceeded() -> openai.BadRequestError:
+    """What llama.cpp's server answers when the prompt does not fit its context."""
+    request = httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
+    return openai.BadRequestError(
+        "the request exceeds the available context size, try increasing it",
+        response=httpx.Response(400, request=request),
+        body=None,
+    )
+
+
+def evidence_lines(prompt: str) -> int:
+    block = prompt.split("<media_data>\n", 1)[1].split("\n</media_data>", 1)[0]
+    return len(block.splitlines())
+
+
+def test_answer_over_the_length_limit_is_retried_with_half_the_evidence(corpus) -> None:
+    model = script("Ravi will fix the latency by Thursday [Team sync @ 01:50–02:20].")
+    model.failures = {1: context_exceeded()}
+    events = list(make_agent(corpus, model).stream("When will Ravi fix the latency?"))
+    first, second = (m[-1].content for m, _ in model.calls)
+    assert 1 <= evidence_lines(second) < evidence_lines(first)
+    assert evidence_lines(second) == evidence_lines(first) // 2
+    assert any("length limit" in str(e.get("detail")) for e in events if e["type"] == "progress")
+    result = events[-1]["result"]
+    assert cited_windows(result) == [(SYNC, 110.0, 140.0)]
+
+
+def test_answer_over_the_length_limit_twice_fails_clearly(corpus) -> None:
+    model = script()
+    model.failures = {1: context_exceeded(), 2: context_exceeded()}
+    with pytest.raises(LengthLimitError, match="answer: the prompt does not fit"):
+        make_agent(corpus, model).ask("When will Ravi fix the latency?")
+    assert len(model.calls) == 2
+
+
+def test_planner_reply_cut_at_its_length_limit_is_retried_with_half_the_evidence(corpus) -> None:
+    cut = AIMessage(content='{"tool": "sea', response_metadata={"finish_reason": "length"})
+    model = ScriptedChat(
+        responses=[
+            cut,
+            AIMessage(content=json.dumps({"tool": "answer", "query": "", "ref": 0})),
+            AIMessage(content="It is about growing tomatoes [Guest talk @ 00:00–00:30]."),
+        ]
+    )
+    make_agent(corpus, model).ask("அவர் என்ன சொன்னார்?", media_ids=[TALK])  # Tamil
+    first, second = (m[-1].content for m in model.planner_calls())
+    lines = [evidence_lines(first), evidence_lines(second)]
+    assert lines[0] >= 2 and lines[1] == lines[0] // 2
+    assert second.split("<media_data>")[1].splitlines()[1] in first  # the first lines kept
+    assert len(model.answer_prompts()) == 1
 
 
 def test_chat_model_failure_is_a_clear_error(corpus) -> None:

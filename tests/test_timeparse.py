@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from graphs.timeparse import clock_seconds, parse_time
+from graphs.timeparse import parse_time
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # a Monday
 DURATION = 1800.0  # a 30-minute recording
@@ -127,12 +127,3 @@ def test_remainder_drops_the_time_phrase() -> None:
     q = "What did they say about pricing in the first ten minutes?"
     assert parse_time(q, now=NOW).remainder(q) == "What did they say about pricing in"
 
-
-@pytest.mark.parametrize(("text", "seconds"), [("12:30", 750.0), ("1:02:03", 3723.0)])
-def test_clock_seconds(text: str, seconds: float) -> None:
-    assert clock_seconds(text) == seconds
-
-
-def test_clock_seconds_rejects_bad_minutes() -> None:
-    with pytest.raises(ValueError):
-        clock_seconds("12:75")

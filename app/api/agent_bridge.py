@@ -1,4 +1,4 @@
-"""Runs the (synchronous) agent and speaker for async routes: results, streams, speech.
+"""Runs the one answer path (:mod:`app.answering`) for async routes: results and streams.
 
 At most ``max_concurrent`` agent runs at once (a semaphore, held by the thread doing
 the work); a few more questions may wait, in threads of their own budget so they never
@@ -10,7 +10,6 @@ stops at the next event once the client has gone.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -19,6 +18,7 @@ from typing import Any
 
 import anyio
 
+from app.answering import Answer, answer_events, answer_question
 from app.api.limits import Admission
 from app.api.schemas import AskOut, Speak
 from app.api.state import ServiceState
@@ -29,17 +29,6 @@ log = logging.getLogger("chronorag.api")
 
 class AgentFailure(RuntimeError):
     """The agent or speaker failed for a reason that is not the caller's fault."""
-
-
-def as_dict(obj: Any) -> dict[str, Any]:
-    """An AskResult/Citation (pydantic model, dataclass or dict) as a plain dict."""
-    if isinstance(obj, dict):
-        return dict(obj)
-    if hasattr(obj, "model_dump"):
-        return obj.model_dump()
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return dataclasses.asdict(obj)
-    return dict(vars(obj))
 
 
 def answer_url(state: ServiceState, path: str | Path | None) -> str | None:
@@ -53,41 +42,6 @@ def answer_url(state: ServiceState, path: str | Path | None) -> str | None:
     return f"/v1/answers/{rel.as_posix()}"
 
 
-def speak(state: ServiceState, result: dict[str, Any], mode: Speak) -> dict[str, Any]:
-    """Add audio (and avatar video) to an answer dict, in place (blocking).
-
-    The written answer stands on its own: if speech fails (e.g. no voice for the
-    language), the answer is returned without audio and ``speech_error`` says why."""
-    if mode == "none" or not result.get("answer"):
-        return result
-    try:
-        spoken = state.container.speaker.speak(
-            result["answer"],
-            result.get("language") or "en",
-            state.settings.answers_dir,
-            avatar=mode == "avatar",
-        )
-    except Exception as exc:
-        log.exception("could not speak the answer")
-        result["speech_error"] = str(exc) or type(exc).__name__
-        return result
-    result["audio_path"] = str(spoken.audio_path) if spoken.audio_path else None
-    result["video_path"] = str(spoken.video_path) if spoken.video_path else None
-    result["spoken_text"] = spoken.spoken_text
-    return result
-
-
-def to_ask_out(state: ServiceState, result: dict[str, Any]) -> AskOut:
-    data = dict(result)
-    data["citations"] = [as_dict(c) for c in data.get("citations") or []]
-    data["audio_url"] = answer_url(state, data.get("audio_path"))
-    data["video_url"] = answer_url(state, data.get("video_path"))
-    for key in ("audio_path", "video_path"):
-        if data.get(key) is not None:
-            data[key] = str(data[key])
-    return AskOut(**{k: v for k, v in data.items() if k in AskOut.model_fields})
-
-
 class AskRunner:
     """Bounded access to the agent for the API's routes."""
 
@@ -97,19 +51,23 @@ class AskRunner:
         self.admission = Admission("questions", max_concurrent + max_waiting)
         self._threads = anyio.CapacityLimiter(self.admission.capacity)
 
+    def out(self, answer: Answer) -> AskOut:
+        """The API's view of an answer: file URLs, no server paths."""
+        return AskOut.of(answer, lambda path: answer_url(self.state, path))
+
     def ask_sync(
         self, question: str, media_ids: list[str] | None, thread_id: str | None, mode: Speak
     ) -> AskOut:
         with self._slots:
             try:
-                result = self.state.container.agent.ask(
-                    question, media_ids=media_ids, thread_id=thread_id
-                )
-                data = speak(self.state, as_dict(result), mode)
+                answer = answer_question(
+                    self.state.container, question,
+                    media_ids=media_ids, thread_id=thread_id, speak=mode,
+                )  # fmt: skip
             except Exception as exc:
                 log.exception("ask failed")
                 raise AgentFailure(f"the agent failed: {exc}") from exc
-        return to_ask_out(self.state, data)
+        return self.out(answer)
 
     async def ask(
         self, question: str, media_ids: list[str] | None, thread_id: str | None, mode: Speak
@@ -126,16 +84,12 @@ class AskRunner:
 
         def events() -> Iterator[dict[str, Any]]:
             with self._slots:
-                for event in self.state.container.agent.stream(
-                    question, media_ids=media_ids, thread_id=thread_id
-                ):
-                    event = dict(event)
+                for event in answer_events(
+                    self.state.container, question,
+                    media_ids=media_ids, thread_id=thread_id, speak=mode,
+                ):  # fmt: skip
                     if event.get("type") == "final":
-                        data = as_dict(event["result"])
-                        if mode != "none":
-                            yield {"type": "progress", "tool": "speak", "detail": mode}
-                            data = speak(self.state, data, mode)
-                        event["result"] = to_ask_out(self.state, data)
+                        event = {**event, "result": self.out(event["result"])}
                     yield event
 
         with self.admission.admit():

@@ -24,8 +24,9 @@ from app.api.agent_bridge import AgentFailure
 from app.api.ask import AGENT_UNAVAILABLE, Runner, event_stream
 from app.api.errors import invalid
 from app.api.limits import Busy
-from app.api.schemas import MAX_QUESTION_CHARS, AskOut, CitationOut
+from app.api.schemas import MAX_QUESTION_CHARS, AskOut
 from app.api.state import State
+from graphs.citations import format_citation
 
 router = APIRouter(tags=["openai"])
 MODEL_ID = "chronorag"
@@ -57,18 +58,11 @@ class ChatCompletionIn(BaseModel):
     thread_id: str | None = Field(default=None, min_length=1, max_length=200)
 
 
-def clock(seconds: float) -> str:
-    total = max(int(seconds), 0)
-    return f"{total // 60:02d}:{total % 60:02d}"
-
-
-def cite(c: CitationOut) -> str:
-    return f"[{c.title} @ {clock(c.start_s)}–{clock(c.end_s)}]"
-
-
 def message_text(result: AskOut) -> str:
-    """The answer, plus a Sources line for any citation the text does not already show."""
-    missing = [cite(c) for c in result.citations if cite(c) not in result.answer]
+    """The answer, plus a Sources line for any citation the text does not already show
+    (labels written exactly as the answer writes them, ``h:mm:ss`` past an hour)."""
+    labels = [format_citation(c.title, c.start_s, c.end_s) for c in result.citations]
+    missing = [label for label in labels if label not in result.answer]
     if not missing:
         return result.answer
     return f"{result.answer.rstrip()}\n\nSources: {' '.join(dict.fromkeys(missing))}"

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.answering import Answer, Speak, Speech
 from app.lifecycle.records import MediaState
+from graphs.agent import AskResult
 from vectorstore.schema import Hit, Source
 
 JobStatus = Literal["queued", "running", "ready", "failed"]
-Speak = Literal["none", "audio", "avatar"]
 MAX_QUESTION_CHARS = 4000
 
 
@@ -81,25 +83,21 @@ class AskIn(BaseModel):
     speak: Speak = "none"
 
 
-class CitationOut(BaseModel):
-    media_id: str
-    title: str
-    start_s: float
-    end_s: float
-    quote: str = ""
+class AskOut(AskResult, Speech):
+    """An answer as the API returns it: :class:`app.answering.Answer` with its files as
+    URLs under ``/v1/answers/`` (never server paths)."""
 
-
-class AskOut(BaseModel):
-    answer: str
-    language: str
-    citations: list[CitationOut]
-    thread_id: str
-    audio_path: str | None = None
-    video_path: str | None = None
-    spoken_text: str | None = None
     audio_url: str | None = None
     video_url: str | None = None
-    speech_error: str | None = None
+
+    @classmethod
+    def of(cls, answer: Answer, url: Callable[[str | None], str | None]) -> AskOut:
+        """``answer`` with ``url`` (a file path → its URL) applied to its audio and video."""
+        return cls(
+            **answer.model_dump(exclude={"audio_path", "video_path"}),
+            audio_url=url(answer.audio_path),
+            video_url=url(answer.video_path),
+        )
 
 
 class Health(BaseModel):
