@@ -1,5 +1,8 @@
 """``chronorag eval DATASET.jsonl``: score search and answers on a labelled dataset.
 
+``chronorag eval --set meetings --split dev`` scores the long-meeting set built by
+``python -m evals.meetings DIR`` (``--meetings-dir``, default ``.chronorag/meetings``),
+with the naive baseline beside the system; ``--mode summary`` scores summaries/chapters.
 Progress goes to stderr (rich); a table of the scores goes to stdout, or with
 ``--json`` one JSON object as the last stdout line.
 """
@@ -25,6 +28,28 @@ class EvalMode(StrEnum):
     search = "search"
     ask = "ask"
     both = "both"
+    summary = "summary"
+
+
+class EvalSet(StrEnum):
+    file = "file"
+    meetings = "meetings"
+
+
+class EvalSplit(StrEnum):
+    dev = "dev"
+    test = "test"
+    all = "all"
+
+
+def _meetings_dataset(folder: Path, split: EvalSplit) -> Path:
+    dataset = folder / f"dataset-{split.value}.jsonl"
+    if not dataset.is_file():
+        raise typer.BadParameter(
+            f"{dataset} not found: build the set first with `python -m evals.meetings {folder}`",
+            param_hint="--meetings-dir",
+        )
+    return dataset
 
 
 def _print_table(console: Console, title: str, rows: dict[str, dict[str, Any]]) -> None:
@@ -43,8 +68,19 @@ def _print_table(console: Console, title: str, rows: dict[str, dict[str, Any]]) 
 
 
 def eval_command(
-    dataset: Annotated[Path, typer.Argument(help="Dataset JSONL (one question per line).")],
+    dataset: Annotated[
+        Path | None, typer.Argument(help="Dataset JSONL (one question per line).")
+    ] = None,
     mode: Annotated[EvalMode, typer.Option(help="What to score.")] = EvalMode.search,
+    eval_set: Annotated[
+        EvalSet, typer.Option("--set", help="'meetings': the long-meeting set (no DATASET).")
+    ] = EvalSet.file,
+    split: Annotated[
+        EvalSplit, typer.Option(help="Meetings split: dev (tune on), test (report), all.")
+    ] = EvalSplit.all,
+    meetings_dir: Annotated[
+        Path, typer.Option(help="Where `python -m evals.meetings` built the set.")
+    ] = Path(".chronorag/meetings"),
     out: Annotated[
         Path | None, typer.Option("--out", help="Write report.md, a PNG chart and JSON here.")
     ] = None,
@@ -61,6 +97,16 @@ def eval_command(
     from evals.runner import EvalError, run_eval
 
     err = Console(stderr=True)
+    meetings = eval_set is EvalSet.meetings
+    if meetings:
+        if dataset is not None:
+            raise typer.BadParameter("give either DATASET or --set meetings", param_hint="DATASET")
+        dataset = _meetings_dataset(meetings_dir, split)
+    elif dataset is None:
+        raise typer.BadParameter("a dataset file is required (or --set meetings)",
+                                 param_hint="DATASET")
+    elif mode is EvalMode.summary:
+        raise typer.BadParameter("--mode summary needs --set meetings", param_hint="--mode")
     try:
         load_dataset(dataset)  # fail fast on a bad file, before any model loads
     except DatasetError as exc:
@@ -86,6 +132,7 @@ def eval_command(
             result = run_eval(
                 container, dataset, mode=mode.value, restrict_ask_to_media=restrict_ask,
                 progress=on_question, ingest_progress=on_ingest,
+                meetings_dir=meetings_dir if meetings else None,
             )
     except EvalError as exc:
         err.print(f"[red]eval failed:[/] {exc}")
@@ -97,7 +144,8 @@ def eval_command(
         from evals.report import write_report
 
         paths = write_report(result, out)
-        err.print(f"report: {paths['report']}  chart: {paths['chart']}")
+        chart = f"  chart: {paths['chart']}" if "chart" in paths else ""
+        err.print(f"report: {paths['report']}{chart}")
     if as_json:
         summary = result.summary()
         if paths:
@@ -106,9 +154,15 @@ def eval_command(
         sys.stdout.flush()
         return
     console = Console()
-    _print_table(console, "overall", {"all": result.metrics})
-    _print_table(console, "by language", result.metrics["by_lang"])
-    _print_table(console, "by source", result.metrics["by_source"])
+    if result.items:
+        _print_table(console, "overall", {"all": result.metrics})
+        _print_table(console, "by language", result.metrics["by_lang"])
+        _print_table(console, "by source", result.metrics["by_source"])
+    for key, title in (("by_split", "by split"), ("by_group", "by group"),
+                       ("by_length", "by media length"), ("by_group_lang", "by split/group/lang")):
+        _print_table(console, title, result.metrics.get(key, {}))
+    if "summaries" in result.metrics:
+        console.print_json(data=result.metrics["summaries"])
 
 
 def register(app: typer.Typer) -> None:

@@ -3,6 +3,11 @@
 A line: ``{"media": "path", "question": "...", "windows": [[start_s, end_s], ...],
 "keywords": [...]?, "lang": "en"?, "source": "speech|screen"?}``. Media paths are
 relative to the dataset file. Blank lines and lines starting with ``#`` are skipped.
+
+The long-meeting set (:mod:`evals.meetings`) adds optional fields: ``group`` (pointed,
+qmsum, fillets-nl), ``split`` (dev/test), ``meeting``, ``kind``, ``turns`` (answering turn
+refs), ``manifest`` (the recording's manifest, relative like ``media``), ``reference`` (a
+people-written answer) and ``scoring`` ("seek": exact moment, "span": a broad span).
 """
 
 from __future__ import annotations
@@ -27,6 +32,14 @@ class EvalItem(BaseModel):
     keywords: list[str] = Field(default_factory=list)
     lang: str = "en"
     source: Literal["speech", "screen", "caption"] = "speech"
+    group: str | None = None
+    split: str | None = None
+    meeting: str | None = None
+    kind: str | None = None
+    turns: list[int | str] = Field(default_factory=list)
+    manifest: Path | None = None
+    reference: str | None = None
+    scoring: Literal["seek", "span"] = "seek"
 
     @field_validator("windows")
     @classmethod
@@ -67,7 +80,13 @@ def load_dataset(path: Path) -> list[EvalItem]:
         media = item.media if item.media.is_absolute() else path.parent / item.media
         if not media.is_file():
             raise DatasetError(f"{path}:{lineno}: media file not found: {media}")
-        items.append(item.model_copy(update={"media": media.resolve()}))
+        update: dict[str, Path] = {"media": media.resolve()}
+        if item.manifest is not None:
+            manifest = item.manifest if item.manifest.is_absolute() else path.parent / item.manifest
+            if not manifest.is_file():
+                raise DatasetError(f"{path}:{lineno}: manifest not found: {manifest}")
+            update["manifest"] = manifest.resolve()
+        items.append(item.model_copy(update=update))
     if not items:
         raise DatasetError(f"{path}: no questions in the dataset")
     return items

@@ -16,6 +16,8 @@ from typing import Any
 Window = tuple[float, float]
 
 IOU_THRESHOLD = 0.5
+# Seek accuracy: the player lands at the hit's start; it may be this early and still count.
+SEEK_LEAD_S = 10.0
 # Media timestamps are written and read back with limited precision (mm:ss in
 # citations): a citation may end this far past the media's end and still be valid.
 DURATION_TOLERANCE_S = 1.0
@@ -62,6 +64,23 @@ def hits_window(span: Span, media_id: str, windows: Sequence[Window]) -> bool:
     )
 
 
+def seek_hit(
+    span: Span, media_id: str, windows: Sequence[Window], lead_s: float = SEEK_LEAD_S
+) -> bool:
+    """Seek-accurate: on the right media, overlapping a true window, and starting at most
+    ``lead_s`` before it (where the player lands is at or just before the answer)."""
+    return span.media_id == media_id and any(
+        overlaps((span.start_s, span.end_s), w) and span.start_s >= w[0] - lead_s
+        for w in windows
+    )
+
+
+def in_span(span: Span, media_id: str, windows: Sequence[Window]) -> bool:
+    """The hit lies inside a (broad) true span: its midpoint falls within one."""
+    mid = (span.start_s + span.end_s) / 2
+    return span.media_id == media_id and any(w[0] <= mid <= w[1] for w in windows)
+
+
 def first_correct_rank(
     hits: Sequence[Span],
     media_id: str,
@@ -85,6 +104,8 @@ class SearchScore:
     rr: float
     lenient: float
     rank: int | None
+    seek: float = 0.0
+    in_span: float = 0.0
 
 
 def score_search(
@@ -101,6 +122,8 @@ def score_search(
         rr=1.0 / rank if rank else 0.0,
         lenient=float(bool(hits) and hits_window(hits[0], media_id, windows)),
         rank=rank,
+        seek=float(bool(hits) and seek_hit(hits[0], media_id, windows)),
+        in_span=float(bool(hits) and in_span(hits[0], media_id, windows)),
     )
 
 
@@ -178,6 +201,13 @@ class AskScore:
     error: bool = False
     raw_citations: int = 0  # in the model's own text, before the agent repairs them
     raw_invalid: int = 0
+    claims: int | None = None  # answer sentences stating numbers/names/quotes (meetings)
+    unsupported: int | None = None  # of those, not found in the cited reference turns
+
+    @property
+    def key_fact(self) -> float | None:
+        """1.0 when every key fact (keyword) is in the answer."""
+        return None if self.keywords is None else float(self.keywords >= 1.0)
 
 
 def score_answer(
@@ -240,6 +270,11 @@ class ItemResult:
     search: SearchScore | None = None
     ask: AskScore | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    group: str = ""  # e.g. pointed / qmsum / fillets-nl (long-meeting set)
+    split: str = ""  # dev / test
+    length: str = ""  # media length bucket, e.g. "10–20 min"
+    naive: SearchScore | None = None  # the naive baseline's search on the same question
+    scoring: str = "seek"  # "span": broad spans, scored by in_span
 
 
 def _mean(values: Iterable[float]) -> float:
@@ -258,6 +293,17 @@ def summarize(items: Sequence[ItemResult]) -> dict[str, Any]:
             mean_iou=_mean(s.top_iou for s in searched),
             mrr=_mean(s.rr for s in searched),
             lenient_hit=_mean(s.lenient for s in searched),
+            # seek accuracy on exact-moment questions, in-span on broad-span ones
+            seek_acc=_mean(i.search.seek for i in items if i.search and i.scoring == "seek"),
+            in_span=_mean(i.search.in_span for i in items if i.search and i.scoring == "span"),
+        )
+    if any(i.naive is not None for i in items):
+        out.update(
+            naive_seek_acc=_mean(i.naive.seek for i in items if i.naive and i.scoring == "seek"),
+            naive_in_span=_mean(
+                i.naive.in_span for i in items if i.naive and i.scoring == "span"
+            ),
+            naive_r1_iou50=_mean(i.naive.r1 for i in items if i.naive),
         )
     asked = [i.ask for i in items if i.ask is not None]
     if asked:
@@ -280,6 +326,12 @@ def summarize(items: Sequence[ItemResult]) -> dict[str, Any]:
             raw_citations=sum(a.raw_citations for a in asked),
             raw_invalid_citations=sum(a.raw_invalid for a in asked),
         )
+        facts = [a.key_fact for a in asked if a.key_fact is not None]
+        checked = [a for a in asked if a.unsupported is not None]
+        out["key_fact"] = _mean(facts) if facts else math.nan
+        if checked:
+            out["claims"] = sum(a.claims or 0 for a in checked)
+            out["unsupported_claims"] = sum(a.unsupported or 0 for a in checked)
     return out
 
 
@@ -294,11 +346,33 @@ def breakdown(
 
 
 def aggregate(items: Sequence[ItemResult]) -> dict[str, Any]:
-    """Overall metrics plus ``by_lang`` and ``by_source`` breakdowns."""
+    """Overall metrics plus ``by_lang`` and ``by_source`` breakdowns, and, when items carry
+    them (long-meeting set), ``by_split``, ``by_group``, ``by_length`` and ``by_group_lang``."""
     out = summarize(items)
     out["by_lang"] = breakdown(items, lambda i: i.lang)
     out["by_source"] = breakdown(items, lambda i: i.source)
+    if any(i.group for i in items):
+        out["by_split"] = breakdown(items, lambda i: i.split or "–")
+        out["by_group"] = breakdown(items, lambda i: i.group or "–")
+        out["by_length"] = breakdown(items, lambda i: i.length or "–")
+        out["by_group_lang"] = breakdown(
+            items, lambda i: f"{i.split or '–'} · {i.group or '–'} · {i.lang}"
+        )
     return out
+
+
+LENGTH_BUCKETS = ((60.0, "< 1 min"), (600.0, "1–10 min"), (1200.0, "10–20 min"),
+                  (1800.0, "20–30 min"))
+
+
+def length_bucket(duration_s: float | None) -> str:
+    """A media length bucket for the report ("10–20 min"); "unknown" without a duration."""
+    if duration_s is None:
+        return "unknown"
+    for limit, name in LENGTH_BUCKETS:
+        if duration_s < limit:
+            return name
+    return "≥ 30 min"
 
 
 def _ordered(w: Window) -> Window:

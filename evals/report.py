@@ -18,6 +18,8 @@ SEARCH_COLUMNS = [
     ("mrr", "MRR@10"),
     ("lenient_hit", "lenient"),
 ]
+SEEK_COLUMNS = [("seek_acc", "seek"), ("in_span", "in span")]
+NAIVE_COLUMNS = [("naive_seek_acc", "naive seek"), ("naive_in_span", "naive in span")]
 ASK_COLUMNS = [
     ("cited_hit", "cited hit"),
     ("keyword_acc", "keywords"),
@@ -27,8 +29,19 @@ ASK_COLUMNS = [
     ("latency_p50_s", "p50 s"),
     ("latency_p95_s", "p95 s"),
 ]
+CLAIM_COLUMNS = [("key_fact", "key fact"), ("unsupported_claims", "unsupported"),
+                 ("claims", "claims")]
+# Extra breakdowns of the long-meeting set (key in the metrics, heading).
+MEETING_SECTIONS = [
+    ("by_split", "split", "By split (dev: tuned on; test: reported)"),
+    ("by_group", "group", "By question group"),
+    ("by_length", "length", "By media length"),
+    ("by_group_lang", "split · group · lang", "By split, group and language"),
+]
 # Rates drawn in the chart (all in 0..1).
 CHART_METRICS = [
+    ("seek_acc", "seek accuracy"),
+    ("naive_seek_acc", "naive seek accuracy"),
     ("r1_iou50", "R1@IoU0.5"),
     ("r5_iou50", "R5@IoU0.5"),
     ("mrr", "MRR@10"),
@@ -50,10 +63,14 @@ def fmt_value(value: Any, key: str = "") -> str:
 
 def metric_columns(metrics: dict[str, Any]) -> list[tuple[str, str]]:
     cols = [("n", "n")]
+    if "seek_acc" in metrics and "naive_seek_acc" in metrics:
+        cols += SEEK_COLUMNS + NAIVE_COLUMNS
     if "r1_iou50" in metrics:
         cols += SEARCH_COLUMNS
     if "cited_hit" in metrics:
         cols += ASK_COLUMNS
+    if "unsupported_claims" in metrics:
+        cols += CLAIM_COLUMNS
     return cols
 
 
@@ -76,6 +93,9 @@ def _item_row(item: ItemResult) -> str:
     if item.search is not None:
         rank = item.search.rank
         cells += [str(rank) if rank else "–", f"{item.search.top_iou:.2f}"]
+        if item.naive is not None:
+            cells += [_yes(item.search.in_span if item.scoring == "span" else item.search.seek),
+                      _yes(item.naive.in_span if item.scoring == "span" else item.naive.seek)]
     if item.ask is not None:
         kw = item.ask.keywords
         cells += [
@@ -84,12 +104,64 @@ def _item_row(item: ItemResult) -> str:
             str(item.ask.invalid),
             f"{item.ask.latency_s:.1f}",
         ]
+        if item.ask.unsupported is not None:
+            cells.append(str(item.ask.unsupported))
     return "| " + " | ".join(cells) + " |"
+
+
+def _yes(value: float) -> str:
+    return "yes" if value else "no"
+
+
+def _meeting_parts(m: dict[str, Any]) -> list[str]:
+    """System-vs-naive headline, the meeting breakdowns and whole-recording scores."""
+    parts: list[str] = []
+    if "naive_seek_acc" in m:
+        parts += [
+            "## System vs naive baseline",
+            "",
+            "*seek*: the top hit overlaps the answering turn(s) and starts at most 10 s before "
+            "them (where the player lands); *in span*: the top hit's middle lies inside a "
+            "broad QMSum span. Naive: 3 consecutive Whisper segments per chunk (sliding, "
+            "stride 1), multilingual e5 dense only, no keywords.",
+            "",
+            "| set | system seek | naive seek | system in span | naive in span |",
+            "|---|---|---|---|---|",
+        ]
+        for name, row in {"all": m, **m.get("by_group_lang", {})}.items():
+            parts.append("| " + " | ".join([name] + [
+                fmt_value(row.get(k)) for k in
+                ("seek_acc", "naive_seek_acc", "in_span", "naive_in_span")
+            ]) + " |")
+        parts.append("")
+    for key, first, heading in MEETING_SECTIONS:
+        if m.get(key):
+            parts += [f"## {heading}", "", metrics_table(m[key], first), ""]
+    if "summaries" in m:
+        parts += ["## Summaries and chapters", "",
+                  "ROUGE-1 of the summary against QMSum's whole-meeting answer; chapter "
+                  "boundary F1 (±45 s) against QMSum's topic boundaries.", "",
+                  "| recording | split | ROUGE-1 | chapter F1 | chapters | error |",
+                  "|---|---|---|---|---|---|"]
+        for name, row in m["summaries"]["recordings"].items():
+            parts.append("| " + " | ".join([
+                name, row["split"], fmt_value(row.get("rouge1")), fmt_value(row.get("chapter_f1")),
+                fmt_value(row.get("chapters")), str(row.get("error", "")).replace("|", "/")[:80],
+            ]) + " |")
+        parts.append("")
+    return parts
 
 
 def render_markdown(result: EvalResult, chart_name: str | None = None) -> str:
     """The whole report as Markdown."""
     m = result.metrics
+    if not result.items:
+        return "\n".join([
+            "# ChronoRAG evaluation", "",
+            f"- dataset: `{result.dataset}` (mode `{result.mode}`)",
+            f"- run: {result.started_at}, {result.elapsed_s:.0f} s", "",
+            *_meeting_parts(m),
+        ])
     parts = [
         "# ChronoRAG evaluation",
         "",
@@ -116,14 +188,19 @@ def render_markdown(result: EvalResult, chart_name: str | None = None) -> str:
         "",
         metrics_table(m["by_source"], "source"),
         "",
+        *_meeting_parts(m),
     ]
     if chart_name:
         parts += [f"![per-language scores]({chart_name})", ""]
     head = ["#", "lang", "source", "media", "question"]
     if result.mode in ("search", "both"):
         head += ["rank", "top IoU"]
+        if any(i.naive is not None for i in result.items):
+            head += ["system hit", "naive hit"]
     if result.mode in ("ask", "both"):
         head += ["cited hit", "keywords", "invalid", "latency s"]
+        if any(i.ask is not None and i.ask.unsupported is not None for i in result.items):
+            head += ["unsupported"]
     parts += [
         "## Questions",
         "",
@@ -182,9 +259,11 @@ def write_report(result: EvalResult, out_dir: Path) -> dict[str, Path]:
     """Write ``report.md``, ``by_language.png`` and ``results.json`` into ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    chart = render_chart(result.metrics["by_lang"], out_dir / "by_language.png")
+    chart = None
+    if result.items:
+        chart = render_chart(result.metrics["by_lang"], out_dir / "by_language.png")
     report = out_dir / "report.md"
-    report.write_text(render_markdown(result, chart.name), encoding="utf-8")
+    report.write_text(render_markdown(result, chart.name if chart else None), encoding="utf-8")
     data = out_dir / "results.json"
     payload = {
         "summary": result.summary(),
@@ -193,7 +272,10 @@ def write_report(result: EvalResult, out_dir: Path) -> dict[str, Path]:
     }
     data.write_text(json.dumps(payload, ensure_ascii=False, indent=1, default=str) + "\n",
                     encoding="utf-8")
-    return {"report": report, "chart": chart, "json": data}
+    paths = {"report": report, "json": data}
+    if chart is not None:
+        paths["chart"] = chart
+    return paths
 
 
 def _item_json(item: ItemResult) -> dict[str, Any]:
@@ -205,4 +287,8 @@ def _item_json(item: ItemResult) -> dict[str, Any]:
         out["search"] = asdict(item.search)
     if item.ask is not None:
         out["ask"] = asdict(item.ask)
+    if item.naive is not None:
+        out["naive"] = asdict(item.naive)
+    if item.group:
+        out.update(group=item.group, split=item.split, length=item.length, scoring=item.scoring)
     return out

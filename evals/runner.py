@@ -12,17 +12,24 @@ import hashlib
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from evals.dataset import EvalItem, load_dataset
+from evals.meeting_eval import (
+    MeetingLibrary,
+    claim_check,
+    score_summaries,
+    use_cached_transcripts,
+)
 from evals.metrics import (
     AskScore,
     ItemResult,
     Span,
     aggregate,
+    length_bucket,
     score_answer,
     score_search,
 )
@@ -30,14 +37,14 @@ from evals.metrics import (
 if TYPE_CHECKING:
     from app.container import Container
 
-Mode = Literal["search", "ask", "both"]
+Mode = Literal["search", "ask", "both", "summary"]
 # (phase, done, total) after each question; phase is "questions".
 ProgressFn = Callable[[str, int, int], None]
 # (media name, stage, fraction) from the ingestor.
 IngestProgressFn = Callable[[str, str, float], None]
 
 SEARCH_LIMIT = 10  # R5 uses the first five; MRR is MRR@10
-SEARCH_KEYS = ("r1_iou50", "r5_iou50", "mean_iou", "mrr", "lenient_hit")
+SEARCH_KEYS = ("r1_iou50", "r5_iou50", "mean_iou", "mrr", "lenient_hit", "seek_acc")
 
 
 class EvalError(RuntimeError):
@@ -191,8 +198,12 @@ def run_ask(
     title_ids: dict[str, str],
     *,
     restrict_to_media: bool = False,
+    library: MeetingLibrary | None = None,
 ) -> tuple[AskScore, dict]:
-    """Ask the agent one question (streamed, to see the model's raw text) and score it."""
+    """Ask the agent one question (streamed, to see the model's raw text) and score it.
+
+    With a meetings ``library`` the answer's claims are also checked against the reference
+    turns each sentence cites (``unsupported``)."""
     agent = container.agent
     t0 = time.perf_counter()
     tokens: list[str] = []
@@ -231,6 +242,10 @@ def run_ask(
         raw_citations=raw,
         refusal_phrases=refusal_phrases(),
     )
+    claims = None
+    if library is not None:
+        claims = claim_check(result.answer, result.citations, title_ids, library)
+        score = replace(score, claims=claims.claims, unsupported=claims.unsupported)
     detail = {
         "answer": result.answer,
         "raw_answer": "".join(tokens),
@@ -241,6 +256,8 @@ def run_ask(
             for c in cites
         ],
     }
+    if claims is not None and claims.details:
+        detail["unsupported"] = claims.details
     return score, detail
 
 
@@ -252,32 +269,56 @@ def run_eval(
     restrict_ask_to_media: bool = False,
     progress: ProgressFn | None = None,
     ingest_progress: IngestProgressFn | None = None,
+    meetings_dir: Path | None = None,
 ) -> EvalResult:
-    """Ingest the dataset's media, run every question in ``mode`` and score it all."""
-    if mode not in ("search", "ask", "both"):
-        raise ValueError(f"mode must be search, ask or both, not {mode!r}")
+    """Ingest the dataset's media, run every question in ``mode`` and score it all.
+
+    ``meetings_dir`` (the long-meeting set, :mod:`evals.meetings`): every recording built
+    there is ingested (the same library for any split), Whisper output comes from the cached
+    transcripts, the naive baseline runs beside search, answers get the unsupported-claims
+    check, and ``mode="summary"`` scores summaries and chapters instead of questions.
+    """
+    if mode not in ("search", "ask", "both", "summary"):
+        raise ValueError(f"mode must be search, ask, both or summary, not {mode!r}")
+    if mode == "summary" and meetings_dir is None:
+        raise ValueError("mode summary needs the meetings set (--set meetings)")
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     items = load_dataset(dataset)
-    ids = ingest_all(container, [i.media for i in items], progress=ingest_progress)
+    library = MeetingLibrary.load(meetings_dir) if meetings_dir is not None else None
+    extra: list[Path] = []
+    if library is not None:
+        use_cached_transcripts(container, library.transcripts)
+        extra = list(library.audio.values())
+    ids = ingest_all(container, [i.media for i in items] + extra, progress=ingest_progress)
     records = container.registry.list_media()
     durations: dict[str, float | None] = {r.media_id: r.duration_s for r in records}
     title_ids = {r.title.strip().casefold(): r.media_id for r in records}
-    if mode in ("ask", "both"):
+    naive = _naive_index(container, library) if library and mode != "summary" else None
+    if mode in ("ask", "both", "summary"):
         _ = container.agent  # build it (and start the LLM server) before any timing
     results: list[ItemResult] = []
-    for n, item in enumerate(items):
+    metrics_extra: dict[str, Any] = {}
+    if mode == "summary":
+        assert library is not None
+        wanted = list(dict.fromkeys(ids[i.media] for i in items))
+        metrics_extra["summaries"] = score_summaries(container, library, wanted)
+    for n, item in enumerate(items if mode != "summary" else []):
         media_id = ids[item.media]
         res = ItemResult(
             index=n, question=item.question, media=item.media.name,
-            lang=item.lang, source=item.source,
+            lang=item.lang, source=item.source, group=item.group or "",
+            split=item.split or "", scoring=item.scoring,
+            length=length_bucket(durations.get(media_id)) if library else "",
         )
         if mode in ("search", "both"):
             res.search, res.detail["search"] = run_search(container, item, media_id)
+            if naive is not None:
+                res.naive = score_search(naive.search(item.question), media_id, item.windows)
         if mode in ("ask", "both"):
             res.ask, res.detail["ask"] = run_ask(
                 container, item, media_id, durations, title_ids,
-                restrict_to_media=restrict_ask_to_media,
+                restrict_to_media=restrict_ask_to_media, library=library,
             )
         results.append(res)
         if progress is not None:
@@ -286,16 +327,27 @@ def run_eval(
         path.name: {"media_id": mid, "duration_s": durations.get(mid)}
         for path, mid in ids.items()
     }
+    metrics = aggregate(results) if results else {"n": 0}
     return EvalResult(
         dataset=str(dataset),
         mode=mode,
         items=results,
-        metrics=aggregate(results),
+        metrics={**metrics, **metrics_extra},
         media=media,
         models=_models(container),
         started_at=started,
         elapsed_s=time.perf_counter() - t0,
     )
+
+
+def _naive_index(container: Container, library: MeetingLibrary) -> Any:
+    """The naive sliding-window baseline over the cached transcripts (None without any)."""
+    from evals.naive import NaiveIndex
+
+    if not library.transcripts:
+        return None
+    cache = container.settings.data_dir / "naive"
+    return NaiveIndex(container.embedder, library.transcripts, cache)
 
 
 def _models(container: Container) -> dict[str, Any]:

@@ -1,0 +1,176 @@
+"""The eval's own check of answer claims against the reference transcript (not the agent's).
+
+An answer sentence makes *claims* when it states numbers or amounts, names (capitalised
+words inside the sentence) or quoted words. It is *unsupported* when any of them is missing
+from the reference text — the people-made transcript turns that overlap the span the
+sentence cites (± :data:`PAD_S`). Numbers match as values, digits and number words alike
+("twelve fifty", "12.50", "12,5" are the same amount), via ``text2num``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from text_to_num import alpha2digit
+
+PAD_S = 3.0
+_SENTENCE_END = re.compile(r"(?<=[.!?।])\s+")
+_CLOCK = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+_SCALE_WORD = re.compile(r"(\d+(?:\.\d+)?)\s*(million|billion|thousand)\b", re.IGNORECASE)
+_SCALED = re.compile(r"(\d+(?:\.\d+)?)\s+(?:(?:uh|um)\s+)?(1000000000|1000000|1000)\b")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_CENTS = re.compile(r"(\d+)\s+(?:(?:euros?|dollars?|pounds?)\s+)?(\d{1,2})\b", re.IGNORECASE)
+_HALF = re.compile(r"(\d+)\s+and\s+a\s+half\b", re.IGNORECASE)
+_NAME = re.compile(r"(?<![\w'’])[A-Z][A-Za-z]+(?:[-'’][A-Za-z]+)*")
+_QUOTED = re.compile(r"[\"“”„«»]([^\"“”„«»]{2,80})[\"“”„«»]")
+_SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9}
+# Capitalised words that are not names (sentence-internal capitals in ordinary answers).
+_NOT_NAMES = {
+    "i", "i'm", "i'll", "i've", "i'd", "ok", "okay", "tv", "dvd", "the", "a", "an", "and",
+    "euro", "euros", "dollar", "dollars", "yes", "no", "mr", "mrs", "ms", "f",
+}
+
+
+def _ascii_digits(text: str) -> str:
+    """NFKC plus every Unicode decimal digit (Devanagari, Tamil, …) as ASCII."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(str(unicodedata.digit(ch)) if ch.isdigit() else ch for ch in text)
+
+
+def _to_float(token: str) -> float:
+    return float(token.replace(",", "."))
+
+
+def numbers(text: str, *, generous: bool = False) -> set[float]:
+    """Values stated in ``text`` (digits and English number words). ``generous`` adds the
+    readings a spoken transcript allows: "12 50" → 12.5, "12 and a half" → 12.5."""
+    text = _CLOCK.sub(" ", _ascii_digits(text))
+    text = _SCALE_WORD.sub(lambda m: str(float(m[1]) * _SCALES[m[2].lower()]), text)
+    with contextlib.suppress(Exception):  # text2num may give up: keep the digits there
+        text = alpha2digit(text, "en")
+    text = _SCALED.sub(lambda m: str(float(m[1]) * float(m[2])), text)
+    text = _THOUSANDS.sub("", text)
+    values = {_to_float(tok) for tok in _NUMBER.findall(text)}
+    if generous:
+        values |= {int(a) + int(b) / 100 for a, b in _CENTS.findall(text)}
+        values |= {int(a) + int(b) / 10 for a, b in _CENTS.findall(text) if len(b) == 1}
+        values |= {int(a) + 0.5 for a in _HALF.findall(text)}
+    return values
+
+
+def _fold(word: str) -> str:
+    word = unicodedata.normalize("NFKC", word).casefold().replace("’", "'")
+    return word[:-1] if len(word) > 3 and word.endswith("s") else word
+
+
+def names(sentence: str) -> set[str]:
+    """Capitalised words that are not the sentence's first word (likely names)."""
+    found = set()
+    for m in _NAME.finditer(sentence):
+        before = sentence[: m.start()].rstrip()
+        if not before or before.endswith((".", "!", "?", ":", "\n")):
+            continue  # the sentence's (or a clause's) first word
+        if m[0].casefold() not in _NOT_NAMES:
+            found.add(m[0])
+    return found
+
+
+def quoted(sentence: str) -> set[str]:
+    return {q.strip() for q in _QUOTED.findall(sentence) if q.strip()}
+
+
+@dataclass(frozen=True)
+class Cited:
+    """A citation the sentence leans on: media id ('' when unknown) and span."""
+
+    media_id: str
+    start_s: float
+    end_s: float
+
+
+@dataclass
+class ClaimCheck:
+    """Sentences with claims, how many are unsupported, and why."""
+
+    claims: int = 0
+    unsupported: int = 0
+    details: list[dict] = field(default_factory=list)
+
+
+ReferenceFn = Callable[[str, float, float], str]
+
+
+def _supported(sentence: str, reference: str) -> list[str]:
+    """The claims of ``sentence`` not found in ``reference`` (empty: all supported)."""
+    missing: list[str] = []
+    ref_values = numbers(reference, generous=True)
+    for value in sorted(numbers(sentence)):
+        if not any(abs(value - v) < 1e-6 for v in ref_values):
+            missing.append(f"{value:g}")
+    ref_words = {_fold(w) for w in re.findall(r"[\w'’-]+", reference)}
+    for name in sorted(names(sentence)):
+        if _fold(name) not in ref_words:
+            missing.append(name)
+    ref_flat = " ".join(re.findall(r"\w+", reference.casefold()))
+    for phrase in sorted(quoted(sentence)):
+        if " ".join(re.findall(r"\w+", phrase.casefold())) not in ref_flat:
+            missing.append(f'"{phrase}"')
+    return missing
+
+
+def has_claims(sentence: str) -> bool:
+    return bool(numbers(sentence) or names(sentence) or quoted(sentence))
+
+
+def check_claims(
+    sentences: Sequence[tuple[str, Sequence[Cited]]], reference: ReferenceFn
+) -> ClaimCheck:
+    """Check each (sentence without citation marks, its citations) pair."""
+    out = ClaimCheck()
+    for sentence, cited in sentences:
+        if not has_claims(sentence):
+            continue
+        out.claims += 1
+        ref = " ".join(
+            reference(c.media_id, c.start_s - PAD_S, c.end_s + PAD_S) for c in cited if c.media_id
+        )
+        missing = _supported(sentence, ref)
+        if missing:
+            out.unsupported += 1
+            out.details.append({"sentence": sentence, "missing": missing,
+                                "cited": [(c.media_id, c.start_s, c.end_s) for c in cited]})
+    return out
+
+
+def sentence_citations(
+    answer: str,
+    citation_re: re.Pattern[str],
+    resolve: Callable[[re.Match[str]], Cited],
+    fallback: Sequence[Cited] = (),
+) -> list[tuple[str, list[Cited]]]:
+    """Split ``answer`` into sentences, each with the citations it leans on: its own, else
+    the next one written after it, else the last one before it, else ``fallback``."""
+    marks = [(m.start(), resolve(m)) for m in citation_re.finditer(answer)]
+    pieces: list[tuple[int, int]] = []
+    pos = 0
+    for part in _SENTENCE_END.split(answer):
+        start = answer.index(part, pos)
+        pieces.append((start, start + len(part)))
+        pos = start + len(part)
+    out = []
+    for start, end in pieces:
+        own = [c for p, c in marks if start <= p < end]
+        if not own:
+            later = [c for p, c in marks if p >= end]
+            earlier = [c for p, c in marks if p < start]
+            own = later[:1] or earlier[-1:] or list(fallback)
+        text = " ".join(citation_re.sub(" ", answer[start:end]).split())
+        text = re.sub(r"\s+([,.;:!?।])", r"\1", text)
+        if text:
+            out.append((text, own))
+    return out
