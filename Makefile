@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 
 EVAL_MODE ?= both
 
-.PHONY: setup demo test lint bench eval clean
+.PHONY: setup demo test check lint bench eval clean
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -17,6 +17,10 @@ demo: setup
 
 test: setup lint
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The quick loop: lint + every test not marked slow (no LLM, Whisper, browser or long media).
+check: setup lint
+	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -77,14 +77,6 @@ def package_dir(package: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def assemble(asset: SplitAsset, models_dir: Path) -> Path:
     """Return the folder holding ``asset.target`` (assembled and verified once)."""
     dest_dir = models_dir / asset.name

