@@ -242,7 +242,7 @@ def _media_json(rec: Any) -> dict[str, Any]:
 def media_list(as_json: JsonFlag = False) -> None:
     """All media with their status."""
     with _container() as c:
-        records = c.registry.list_media()
+        records = c.lifecycle.list_media()  # cleans interrupted ingestions first
     if as_json:
         _emit_json([_media_json(r) for r in records])
         return
