@@ -1,10 +1,12 @@
-"""Question language identification: English and nine Indian languages."""
+"""The language table and question language identification (English, nine Indian languages)."""
 
 from __future__ import annotations
 
 import pytest
 
-from graphs.language import SUPPORTED, detect_language
+from graphs.extractive import LEAD_INS
+from graphs.language import ANSWERED, LANGUAGES, NAMES, REFUSALS, SUPPORTED, detect_language
+from speech.spoken import WORD_LANGUAGES
 
 
 @pytest.mark.parametrize(
@@ -32,3 +34,17 @@ def test_detect_language(text: str, code: str) -> None:
 @pytest.mark.parametrize("text", ["", "12:30?", "!!!"])
 def test_undecidable_text_uses_the_default(text: str) -> None:
     assert detect_language(text, default="hi") == "hi"
+
+
+def test_one_table_feeds_every_per_language_value() -> None:
+    codes = [lang.code for lang in LANGUAGES]
+    assert len(codes) == len(set(codes))
+    assert set(SUPPORTED) == set(REFUSALS) == set(LEAD_INS) == {lang.code for lang in ANSWERED}
+    assert set(NAMES) == WORD_LANGUAGES == set(codes)
+    for lang in ANSWERED:
+        assert lang.refusal and lang.said and lang.shown and lang.said != lang.shown
+    assert {"ne", "or"} <= WORD_LANGUAGES - set(SUPPORTED)  # spoken only
+
+
+def test_a_spoken_only_language_is_not_detected() -> None:
+    assert detect_language("ଆପଣ କଣ କହିଲେ?") == "en"  # Odia: spoken, not answered

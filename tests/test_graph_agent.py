@@ -32,6 +32,7 @@ from graphs.language import REFUSALS, SUPPORTED
 from graphs.llm import LengthLimitError, LLMError
 from graphs.memory import open_checkpointer
 from graphs.prompts import NO_VLM_NOTE
+from graphs.tools import PLANNER_SCHEMA, TOOLS, planner_schema
 from vectorstore.edge_index import EdgeChunkIndex
 from vectorstore.embedders import E5Embedder
 from vectorstore.schema import Chunk
@@ -530,7 +531,50 @@ def test_planner_tools_come_from_a_fixed_schema(corpus) -> None:
     assert schema["additionalProperties"] is False
 
 
+def test_planner_schema_prompt_and_tools_come_from_one_table(corpus) -> None:
+    model = script(
+        {"tool": "answer", "query": "", "ref": 0},
+        "It is about growing tomatoes [Guest talk @ 00:00–00:30].",
+    )
+    make_agent(corpus, model).ask("அவர் என்ன சொன்னார்?", media_ids=[TALK])  # Tamil
+    messages, kwargs = model.calls[0]
+    assert kwargs["response_format"]["json_schema"]["schema"] == planner_schema(TOOLS)
+    system = messages[0].content
+    for tool in TOOLS:
+        assert f"{tool.name} ({tool.description})" in system
+        assert set(tool.args) <= set(PLANNER_SCHEMA["properties"])
+    assert [t.name for t in TOOLS if t.run is None] == ["answer"]
+
+
+def planner_trace(model: ScriptedChat, call: int) -> str:
+    return model.planner_calls()[call][-1].content.rsplit("Steps taken:", 1)[1]
+
+
 # --- tools ----------------------------------------------------------------------------
+def test_read_window_reads_around_the_line_it_names(corpus) -> None:
+    model = script(
+        {"tool": "read_window", "query": "", "ref": 1},
+        {"tool": "answer", "query": "", "ref": 0},
+        "Tomatoes need sun [Guest talk @ 01:00–01:30].",
+    )
+    make_agent(corpus, model).ask("ಅವರು ಏನು ಹೇಳಿದರು?", media_ids=[TALK])  # Kannada
+    assert f"read_window({TALK}, " in planner_trace(model, 1)
+
+
+def test_summarize_reads_across_the_whole_recording(corpus) -> None:
+    model = script(
+        {"tool": "summarize", "query": "", "ref": 1},
+        {"tool": "answer", "query": "", "ref": 0},
+        "NOT_FOUND",
+    )
+    make_agent(corpus, model).ask("ಸಭೆ ಯಾವುದರ ಬಗ್ಗೆ?", media_ids=[SYNC])  # Kannada
+    assert f"summarize({SYNC})" in planner_trace(model, 1)
+    before, after = (m[-1].content for m in model.planner_calls())
+    every_line = [format_citation("Team sync", start, end) for start, end, _ in MEETING]
+    assert not all(label in before for label in every_line)  # the first search found some
+    assert all(label in after for label in every_line)  # the whole meeting fits its budget
+
+
 def test_look_without_vlm_answers_from_screen_text_and_says_so(corpus) -> None:
     model = script(
         {"tool": "look", "query": "", "ref": 1},
