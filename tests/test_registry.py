@@ -155,7 +155,7 @@ def test_claim_leases_the_item_and_only_its_holder_ends_the_run(registry: Regist
     registry.heartbeat("7" * 16, "holder", job.job_id, "speech", 0.25)
     registry.heartbeat("7" * 16, "stranger", job.job_id, "speech", 0.75)  # not its lease
     assert registry.get_media("7" * 16).progress == 0.25
-    assert registry.get_job(job.job_id).progress == 0.75  # the job row follows the caller
+    assert registry.get_job(job.job_id).progress == 0.25
     # a running item is never reset by a new registration (an upload of the same file)
     _add(registry, "7" * 16, "again")
     assert registry.get_media("7" * 16).status == "running"

@@ -231,12 +231,12 @@ class Registry:
         """Record progress of the run holding ``token`` (and renew its lease)."""
         now = _now()
         with self._tx() as db:
-            db.execute(
+            held = db.execute(
                 "UPDATE media SET stage=?, progress=?, heartbeat_at=?, updated_at=?"
                 " WHERE media_id=? AND lease_token=?",
                 (stage, progress, now, now, media_id, token),
-            )
-            if job_id is not None:
+            ).rowcount
+            if held and job_id is not None:
                 db.execute(
                     "UPDATE jobs SET stage=?, progress=?, updated_at=? WHERE job_id=?",
                     (stage, progress, now, job_id),
