@@ -18,9 +18,9 @@ from typing import Any
 
 import anyio
 
-from app.answering import Answer, answer_events, answer_question
+from app.answering import Answer, Speak, answer_events, answer_question
 from app.api.limits import Admission
-from app.api.schemas import AskOut, Speak
+from app.api.schemas import AskOut
 from app.api.state import ServiceState
 
 _END = object()
@@ -28,7 +28,8 @@ log = logging.getLogger("chronorag.api")
 
 
 class AgentFailure(RuntimeError):
-    """The agent or speaker failed for a reason that is not the caller's fault."""
+    """The agent failed for a reason that is not the caller's fault (a speech failure is
+    not one: the answer comes with ``speech_error``)."""
 
 
 def answer_url(state: ServiceState, path: str | Path | None) -> str | None:

@@ -1,7 +1,9 @@
 """Ask the agent: a JSON answer, or progress events and answer tokens over SSE.
 
 Spoken answers (``speak``: audio or avatar) are files under the answers dir, served
-by ``GET /v1/answers/...`` and linked from the answer as ``audio_url``/``video_url``.
+by ``GET /v1/answers/...`` and linked from the answer as ``audio_url``/``video_url``; when
+speech fails the answer still comes, with ``speech_error``. Both forms run the one answer
+path (:mod:`app.answering`) through :class:`app.api.agent_bridge.AskRunner`.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ def event_stream(events: AsyncIterator[dict[str, str]]) -> EventSourceResponse:
     dropped, which ends the agent run and frees its place (a stalled reader would
     otherwise hold it for ever)."""
     return EventSourceResponse(events, ping=15, send_timeout=SEND_TIMEOUT_S, sep="\n")
+
+
 AGENT_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {"description": "The agent failed, or too many questions are in progress."}
 }
@@ -95,9 +99,7 @@ async def ask(body: AskIn, request: Request, runner: Runner) -> Any:
     responses={404: {"description": "No such answer file."}},
     summary="A spoken answer (WAV/Opus) or avatar video (MP4)",
 )
-def answer_file(
-    path: Annotated[str, PathParam(max_length=300)], state: State
-) -> FileResponse:
+def answer_file(path: Annotated[str, PathParam(max_length=300)], state: State) -> FileResponse:
     root = state.settings.answers_dir
     target = root / path
     try:
