@@ -1,0 +1,142 @@
+"""The long-meeting set builder: AMI text cleaning, turn ranges to windows, the checked-in
+pointed questions against the real transcripts, dataset lines, and (slow) a real spoken
+build of the first turns of one meeting with Piper + eSpeak NG and ffmpeg."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+
+from evals.dataset import load_dataset
+from evals.meetings import (
+    DEV,
+    SOURCE_DIR,
+    TEST,
+    build_meeting,
+    clean_text,
+    dataset_lines,
+    load_questions,
+    span_windows,
+    turn_windows,
+)
+
+needs_source = pytest.mark.skipif(not SOURCE_DIR.is_dir(), reason="QMSum AMI files not here")
+
+
+@pytest.mark.parametrize(("raw", "spoken"), [
+    ("{vocalsound} Hmm .", "Hmm."),
+    ("{vocalsound}", ""),
+    ("{disfmarker} {gap} , .", ""),
+    ("I hate the T_V_ remote , {disfmarker} you know .", "I hate the TV remote, you know."),
+    ("Um , , so we , uh , go .", "Um, so we, uh, go."),
+])
+def test_clean_text(raw, spoken):
+    assert clean_text(raw) == spoken
+
+
+def test_dev_and_test_are_apart():
+    assert not set(DEV) & set(TEST)
+    assert len(DEV) + len(TEST) == 9
+
+
+TURNS = {
+    3: {"index": 3, "start_s": 0.5, "end_s": 1.2},
+    4: {"index": 4, "start_s": 1.8, "end_s": 70.0},
+    6: {"index": 6, "start_s": 70.5, "end_s": 75.0},
+}
+
+
+def test_span_windows_skip_unspoken_turns():
+    # turn 5 was empty after cleaning; a range of only unspoken turns gives no window
+    assert span_windows([["4", "6"], ["0", "3"], ["5", "5"]], TURNS) == [[1.8, 75.0],
+                                                                        [0.5, 1.2]]
+
+
+def test_turn_windows_by_index_or_line_id():
+    manifest = {"meeting": "m", "turns": [*TURNS.values(),
+                                          {"index": 7, "id": "help2", "start_s": 80.0,
+                                           "end_s": 84.0}]}
+    assert turn_windows(manifest, [4, "help2"]) == [[1.8, 70.0], [80.0, 84.0]]
+    with pytest.raises(ValueError, match="no spoken turn"):
+        turn_windows(manifest, [5])
+
+
+@needs_source
+def test_checked_in_questions_point_at_turns_that_say_the_answer():
+    questions = load_questions()
+    en = [q for q in questions if q["lang"] == "en" and q["meeting"] != "fillets-nl"]
+    assert {q["meeting"] for q in en} == set(DEV) | set(TEST)
+    assert all(len([q for q in en if q["meeting"] == m]) >= 4 for m in DEV + TEST)
+    for q in en:
+        turns = json.loads((SOURCE_DIR / f"{q['meeting']}.json").read_text())[
+            "meeting_transcripts"]
+        text = " ".join(clean_text(turns[t]["content"]) for t in q["turns"]).lower()
+        text = text.replace(" uh ", " ")  # "fifty uh million"
+        for keyword in q["keywords"]:
+            assert any(re.search(rf"(?<!\w){re.escape(a.lower())}(?!\w)", text)
+                       for a in keyword.split("|")), (q["question"], keyword)
+    # every English question has its Hindi and Tamil paraphrase on the same turns
+    for q in en:
+        same = [p for p in questions if p["meeting"] == q["meeting"]
+                and p["turns"] == q["turns"] and p["kind"] == q["kind"]]
+        assert {"en", "hi", "ta"} <= {p["lang"] for p in same}
+
+
+def test_dataset_lines_load_as_eval_items(tmp_path):
+    folder = tmp_path / "ES2008a"
+    folder.mkdir()
+    (folder / "ES2008a.m4a").write_bytes(b"not really audio")
+    manifest = {
+        "meeting": "ES2008a", "split": "dev", "audio": "ES2008a.m4a",
+        "turns": [{"index": 69, "speaker": "Project Manager", "text": "twenty five Euro",
+                   "start_s": 300.0, "end_s": 360.0}],
+        "queries": [{"query": "Summarize the finances.", "answer": "25 Euro.",
+                     "windows": [[300.0, 360.0]]}],
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    questions = [{"meeting": "ES2008a", "turns": [69], "lang": "hi", "kind": "price",
+                  "question": "कीमत?", "keywords": ["25|पच्चीस"]},
+                 {"meeting": "IS1001a", "turns": [1], "lang": "en", "question": "skipped"}]
+    lines = dataset_lines({"ES2008a": folder / "manifest.json"}, tmp_path, questions)
+    path = tmp_path / "dataset-dev.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in lines))
+    items = load_dataset(path)
+    assert [(i.group, i.scoring, i.windows) for i in items] == [
+        ("pointed", "seek", [(300.0, 360.0)]), ("qmsum", "span", [(300.0, 360.0)])]
+    assert items[0].manifest == (folder / "manifest.json").resolve()
+    assert items[1].reference == "25 Euro."
+
+
+@pytest.mark.slow
+@needs_source
+@pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("ffmpeg") is None,
+                    reason="espeak-ng and ffmpeg are needed")
+def test_build_speaks_the_first_turns_with_exact_times(tmp_path):
+    from ingestion.probe import probe
+
+    path = build_meeting("IS1004a", tmp_path, workers=1, turn_limit=2)
+    manifest = json.loads(path.read_text())
+    turns = manifest["turns"]
+    assert [(t["index"], t["speaker"], t["text"]) for t in turns] == [
+        (0, "Project Manager", "Okay. Good morning everybody."),
+        (1, "Industrial Designer", "Good morning."),
+    ]
+    assert turns[0]["start_s"] == 0.5 and turns[0]["end_s"] > 1.5
+    audio = path.parent / manifest["audio"]
+    assert abs(probe(audio).duration_s - manifest["duration_s"]) < 0.2
+    mtime = path.stat().st_mtime_ns
+    assert build_meeting("IS1004a", tmp_path, workers=1, turn_limit=2) == path
+    assert path.stat().st_mtime_ns == mtime  # cached: nothing rebuilt
+
+    more = json.loads(build_meeting("IS1004a", tmp_path, workers=2, turn_limit=6).read_text())
+    assert [t["speaker"] for t in more["turns"]] == [
+        "Project Manager", "Industrial Designer", "Project Manager", "User Interface",
+        "Project Manager", "User Interface"]
+    spans = [(t["start_s"], t["end_s"]) for t in more["turns"]]
+    assert all(s < e for s, e in spans)
+    gaps = [b[0] - a[1] for a, b in zip(spans, spans[1:], strict=False)]
+    assert all(0.3 - 1e-3 <= g <= 0.8 + 1e-3 for g in gaps)
+    assert more["duration_s"] == pytest.approx(spans[-1][1] + 0.5, abs=1e-3)
