@@ -2,8 +2,9 @@
 transcripts, the reference transcript behind each citation, the unsupported-claims check,
 and whole-recording scores (summary ROUGE-1, chapter boundary F1).
 
-The library is always *every* recording built in the meetings folder (dev and test), so a
-dev-only run searches the same library as a full run and numbers stay comparable.
+The library is *every* recording built in the meetings folder that has its cached
+transcript (dev and test), so a dev-only run searches the same library as a full run and
+numbers stay comparable once the whole set is built.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class MeetingLibrary:
     """Manifests of the built recordings, keyed by the media id of their audio."""
 
     manifests: dict[str, dict[str, Any]] = field(default_factory=dict)  # media id -> manifest
-    audio: dict[str, Path] = field(default_factory=dict)  # media id -> audio path
+    audio: dict[str, Path] = field(default_factory=dict)  # media id -> audio (transcribed)
     transcripts: list[Path] = field(default_factory=list)
 
     @classmethod
@@ -38,9 +39,9 @@ class MeetingLibrary:
             audio = path.parent / manifest["audio"]
             media_id = media_id_for(audio)
             lib.manifests[media_id] = manifest
-            lib.audio[media_id] = audio
             transcript = path.parent / "transcript.json"
             if transcript.is_file():
+                lib.audio[media_id] = audio
                 lib.transcripts.append(transcript)
         return lib
 

@@ -126,3 +126,20 @@ def test_eval_rejects_an_unknown_mode(subset, tmp_path):
     result = runner.invoke(app, ["eval", str(subset), "--mode", "guess"],
                            env=_env(tmp_path / "home"))
     assert result.exit_code == 2
+
+
+def test_eval_meetings_set_must_be_built_first(tmp_path):
+    result = runner.invoke(app, ["eval", "--set", "meetings", "--split", "dev",
+                                 "--meetings-dir", str(tmp_path / "nothing")],
+                           env=_env(tmp_path / "home"))
+    assert result.exit_code == 2
+    assert "python -m evals.meetings" in result.output
+    assert not (tmp_path / "home" / "chronorag.sqlite3").exists()
+
+
+def test_eval_needs_a_dataset_or_the_meetings_set(subset, tmp_path):
+    missing = runner.invoke(app, ["eval"], env=_env(tmp_path / "home"))
+    assert missing.exit_code == 2 and "--set meetings" in missing.output
+    summary = runner.invoke(app, ["eval", str(subset), "--mode", "summary"],
+                            env=_env(tmp_path / "home"))
+    assert summary.exit_code == 2 and "--set meetings" in summary.output
