@@ -367,7 +367,17 @@ def summarize(
             raise typer.BadParameter(
                 f"the media is only {mmss(record.duration_s)} long", param_hint="--start"
             )
-        result = c.agent.summarize(media_id, start_s=t0, end_s=t1, style=style.value)
+        columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=err, transient=True, disable=as_json) as bar:
+            task = bar.add_task(style.value, total=None)
+
+            def on_progress(stage: str, done: int, total: int) -> None:
+                bar.update(task, description=f"{style.value} · {stage}", completed=done,
+                           total=total or None)  # fmt: skip
+
+            result = c.agent.summarize(
+                media_id, start_s=t0, end_s=t1, style=style.value, on_progress=on_progress
+            )
     if as_json:
         _emit_json(result.model_dump(mode="json"))
     else:

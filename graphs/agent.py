@@ -23,7 +23,7 @@ from graphs.extractive import RelevanceGate
 from graphs.graph import build_graph
 from graphs.nodes import AgentConfig, AgentNodes
 from graphs.state import turn_input
-from graphs.summarize import Summarizer, Summary
+from graphs.summarize import ProgressFn, Summarizer, Summary
 from graphs.tools import MediaCatalog, MediaSearchPort, Tools
 from graphs.vlm import VLMClient
 from vectorstore.embedders import Embedder
@@ -75,7 +75,7 @@ class Agent:
             nodes.now = now
         self.nodes = nodes
         self.graph = build_graph(nodes, checkpointer or InMemorySaver())
-        self.summarizer = Summarizer(self.tools, chat_model)
+        self.summarizer = Summarizer(self.tools, chat_model, embedder=embedder)
 
     def _start(
         self, question: str, media_ids: list[str] | None, thread_id: str | None
@@ -127,6 +127,9 @@ class Agent:
         start_s: float | None = None,
         end_s: float | None = None,
         style: str = "summary",
+        on_progress: ProgressFn | None = None,
     ) -> Summary:
         """A summary, chapter list or meeting minutes of a recording or a span of it."""
-        return self.summarizer.summarize(media_id, start_s=start_s, end_s=end_s, style=style)
+        return self.summarizer.summarize(
+            media_id, start_s=start_s, end_s=end_s, style=style, on_progress=on_progress
+        )

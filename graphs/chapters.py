@@ -1,0 +1,127 @@
+"""Topic segmentation of a whole transcript, TextTiling-style over embeddings.
+
+Units are transcript lines (speech chunks) in time order, each with a vector. At
+every line start (a candidate boundary) the text of the ``block_s`` seconds before
+is compared with the ``block_s`` seconds after: the cosine of the word-weighted mean
+vectors. The similarity curve is smoothed, each gap gets Hearst's depth score (how
+far the curve dips below the nearest peaks on both sides), and the deepest gaps
+above ``mean - cutoff·std`` become boundaries, never closer than ``min_chapter_s``
+to each other or to the ends. Boundaries are real line start times.
+
+Without an embedder the vectors are hashed bags of words (lexical TextTiling).
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class SegmentParams:
+    # tuned on the QMSum dev meetings (ES2008a, IS1001a, TS3003a, ES2013a)
+    block_s: float = 120.0  # text compared on each side of a gap
+    smooth: int = 1  # moving-average half-width over gaps
+    cutoff: float = -0.5  # boundary if depth > mean - cutoff * std of depths
+    min_chapter_s: float = 150.0
+    max_chapters: int = 12
+
+    def scaled(self, duration_s: float) -> SegmentParams:
+        """Shorter blocks and chapters for recordings too short for the meeting scale."""
+        if duration_s >= 4 * self.min_chapter_s:
+            return self
+        return replace(
+            self,
+            block_s=min(self.block_s, max(15.0, duration_s / 8)),
+            min_chapter_s=min(self.min_chapter_s, max(30.0, duration_s / 4)),
+        )
+
+
+@dataclass(frozen=True)
+class Unit:
+    start_s: float
+    end_s: float
+    text: str
+
+
+def word_count(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def hashed_bow(texts: Sequence[str], dim: int = 2048) -> np.ndarray:
+    """L2-normalised hashed bag-of-words vectors (lowercased words of ≥ 3 letters)."""
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    for i, text in enumerate(texts):
+        for word in _WORD.findall(text.lower()):
+            if len(word) >= 3:
+                out[i, zlib.crc32(word.encode()) % dim] += 1.0
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.where(norms == 0, 1.0, norms)
+
+
+def gap_similarities(units: Sequence[Unit], vectors: np.ndarray, block_s: float) -> np.ndarray:
+    """Cosine of the text before vs. after each line start ``units[1:]``."""
+    starts = np.array([u.start_s for u in units])
+    weights = np.array([max(1, word_count(u.text)) for u in units], dtype=np.float32)
+    weighted = vectors * weights[:, None]
+    cum = np.vstack([np.zeros((1, vectors.shape[1]), np.float32), np.cumsum(weighted, axis=0)])
+    sims = np.zeros(max(0, len(units) - 1), dtype=np.float32)
+    for g, i in enumerate(range(1, len(units))):
+        lo = int(np.searchsorted(starts, starts[i] - block_s, side="left"))
+        hi = int(np.searchsorted(starts, starts[i] + block_s, side="left"))
+        left, right = cum[i] - cum[min(lo, i - 1)], cum[max(hi, i + 1)] - cum[i]
+        denom = float(np.linalg.norm(left) * np.linalg.norm(right))
+        sims[g] = float(left @ right) / denom if denom > 0 else 0.0
+    return sims
+
+
+def smoothed(values: np.ndarray, half_width: int) -> np.ndarray:
+    if half_width <= 0 or len(values) == 0:
+        return values
+    kernel = np.ones(2 * half_width + 1, dtype=np.float32)
+    padded = np.pad(values, half_width, mode="edge")
+    return np.convolve(padded, kernel / kernel.sum(), mode="valid")
+
+
+def depth_scores(sims: np.ndarray) -> np.ndarray:
+    """Hearst's depth: (left peak − s) + (right peak − s), climbing while the curve rises."""
+    depths = np.zeros_like(sims)
+    for i, s in enumerate(sims):
+        left = i
+        while left > 0 and sims[left - 1] >= sims[left]:
+            left -= 1
+        right = i
+        while right < len(sims) - 1 and sims[right + 1] >= sims[right]:
+            right += 1
+        depths[i] = (sims[left] - s) + (sims[right] - s)
+    return depths
+
+
+def segment(
+    units: Sequence[Unit], vectors: np.ndarray, params: SegmentParams | None = None
+) -> list[float]:
+    """Chapter boundary times (line starts), sorted; [] when nothing splits."""
+    p = params or SegmentParams()
+    if len(units) != len(vectors):
+        raise ValueError(f"{len(units)} units but {len(vectors)} vectors")
+    if len(units) < 3:
+        return []
+    begin, finish = units[0].start_s, units[-1].end_s
+    depths = depth_scores(smoothed(gap_similarities(units, vectors, p.block_s), p.smooth))
+    threshold = float(depths.mean() - p.cutoff * depths.std())
+    chosen: list[float] = []
+    for g in np.argsort(-depths, kind="stable"):
+        t = units[int(g) + 1].start_s
+        if depths[g] <= max(threshold, 1e-6) or len(chosen) >= p.max_chapters - 1:
+            break
+        if t - begin < p.min_chapter_s or finish - t < p.min_chapter_s:
+            continue
+        if all(abs(t - c) >= p.min_chapter_s for c in chosen):
+            chosen.append(t)
+    return sorted(chosen)
