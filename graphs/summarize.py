@@ -248,11 +248,17 @@ class Summarizer:
     ) -> Summary:
         chunks = self._windows(lines)
         if len(chunks) == 1:
-            # one window: summary and points straight from its lines (line refs)
+            # one window: summary and points straight from its lines (line refs); at the
+            # length limit, map-reduce over its two halves instead
             parts = [Point(text=line.text, start_s=line.start_s, end_s=line.end_s)
                      for line in chunks[0].lines]  # fmt: skip
-            data = self._reduce(parts, language, progress, direct=True)
-            return self._final(base, data, parts, parts=[])
+            try:
+                data = self._reduce(parts, language, progress, direct=True)
+                return self._final(base, data, parts, parts=[])
+            except LengthLimitError:
+                if self.retries == 0 or len(chunks[0].lines) < 2:
+                    raise
+                chunks = list(chunks[0].halves())
 
         def part(window: Window) -> str:
             data = self._call(sp.part_messages([ln.text for ln in window.lines], language),
@@ -300,24 +306,27 @@ class Summarizer:
     def _reduce(
         self, parts: list[Point], language: str, progress: _Progress, *, direct: bool
     ) -> dict[str, Any]:
-        """The final summary + points; a length limit retries with each part clipped."""
+        """The final summary + points. Over part summaries, a length limit retries with
+        each part clipped to half; over lines (``direct``) the caller halves the window."""
         progress.add("writing", 1)
         texts = [p.text for p in parts]
-        for attempt in range(self.retries + 1):
-            messages = (
-                sp.direct_summary_messages(texts, language, words=self.summary_words)
-                if direct
-                else sp.summary_messages(texts, language, final=True, words=self.summary_words)
-            )
-            try:
-                data = self._call(messages, sp.SUMMARY_SCHEMA, "summary", SUMMARY_MAX_TOKENS)
-                break
-            except LengthLimitError:
-                if attempt == self.retries:
-                    raise
-                texts = _clip_half(texts)
-        progress.step("writing")
-        return data
+        try:
+            for attempt in range(self.retries + 1):
+                messages = (
+                    sp.direct_summary_messages(texts, language, words=self.summary_words)
+                    if direct
+                    else sp.summary_messages(texts, language, final=True,
+                                             words=self.summary_words)  # fmt: skip
+                )
+                try:
+                    return self._call(messages, sp.SUMMARY_SCHEMA, "summary", SUMMARY_MAX_TOKENS)
+                except LengthLimitError:
+                    if direct or attempt == self.retries:
+                        raise
+                    texts = _clip_half(texts)
+            raise AssertionError("unreachable")  # the loop returns or raises
+        finally:
+            progress.step("writing")
 
     @staticmethod
     def _final(

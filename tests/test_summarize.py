@@ -312,3 +312,18 @@ def test_bad_requests_are_value_errors(tools: Tools, kwargs: dict, message: str)
         Summarizer(tools, ScriptedChat(responses=[])).summarize(MEDIA, **kwargs)
     with pytest.raises(ValueError, match="not indexed"):
         Summarizer(tools, ScriptedChat(responses=[])).summarize("nope")
+
+
+def test_a_one_window_recording_at_the_length_limit_is_summarised_in_halves(
+    tools: Tools,
+) -> None:
+    model = ScriptedChat(responses=[
+        CUT,  # the direct summary of the whole (one-window) recording is cut
+        reply({"summary": "They set the budget and began the design."}),
+        reply({"summary": "They finished the design and planned the schedule."}),
+        reply({"summary": "Budget, design and schedule.", "points": []}),
+    ])  # fmt: skip
+    result = Summarizer(tools, model, window_tokens=5000, workers=1).summarize(MEDIA)
+    assert len(model.calls) == 4
+    assert [(p.start_s, p.end_s) for p in result.parts] == [(0, 360), (360, 720)]
+    assert result.summary == "Budget, design and schedule."
