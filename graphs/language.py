@@ -132,13 +132,6 @@ ANSWERED: tuple[LanguageInfo, ...] = tuple(lang for lang in LANGUAGES if lang.an
 SUPPORTED: tuple[str, ...] = tuple(lang.code for lang in ANSWERED)  # questions answered in
 NAMES: dict[str, str] = {lang.code: lang.name for lang in LANGUAGES}
 REFUSALS: dict[str, str] = {lang.code: lang.refusal for lang in ANSWERED if lang.refusal}
-DEFAULT = BY_CODE["en"]
-
-
-def info(code: str) -> LanguageInfo:
-    """The row of ``code``; English for a language the agent does not answer in."""
-    lang = BY_CODE.get(code)
-    return lang if lang is not None and lang.answered else DEFAULT
 
 
 def _by_script() -> dict[str, tuple[str, ...]]:
