@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     upload_idle_timeout_s: float = Field(
         default=30.0, gt=0, description="Longest silence within an upload."
     )
+    min_free_disk_mb: int = Field(
+        default=256, ge=0,
+        description="Free space kept on the data disk: uploads and index writes stop above it.",
+    )
     upload_refusal_drain_mb: int = Field(
         default=16, ge=0, description="Body read (and discarded) before answering a refused upload."
     )

@@ -101,7 +101,11 @@ class Container:
             else:
                 from vectorstore.edge_index import EdgeChunkIndex
 
-                idx = EdgeChunkIndex(s.index_path / s.collection, self.embedder)
+                idx = EdgeChunkIndex(
+                    s.index_path / s.collection,
+                    self.embedder,
+                    min_free_bytes=s.min_free_disk_mb * 2**20,
+                )
         self._closers.append(idx)
         return idx
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import qdrant_edge as qe
 
+from vectorstore.diskspace import ensure_free
 from vectorstore.embedders import Embedder
 from vectorstore.index import (
     DENSE,
@@ -83,9 +84,11 @@ class EdgeChunkIndex(BaseChunkIndex):
         *,
         keywords: KeywordEncoder | None = None,
         search_threads: int | None = None,
+        min_free_bytes: int = 0,
     ) -> None:
         super().__init__(embedder, keywords)
         self.path = Path(path)
+        self.min_free_bytes = min_free_bytes  # see vectorstore.diskspace: mmap + full disk
         identity = index_identity(embedder, self.keywords)
         id_file = self.path / "identity.json"
         shard_dir = self.path / "shard"
@@ -151,6 +154,7 @@ class EdgeChunkIndex(BaseChunkIndex):
 
     # --- engine hooks -------------------------------------------------------------------
     def _write(self, points: Sequence[PointData]) -> None:
+        ensure_free(self.path, self.min_free_bytes, "the index")
         # numpy rows go to Rust as-is
         batch = [
             qe.Point(c.point_id, {DENSE: d, SPARSE: _sparse(s)}, chunk_payload(c))

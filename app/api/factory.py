@@ -83,6 +83,8 @@ def upload_limits(settings: Settings) -> UploadLimits:
         min_bytes_per_s=settings.upload_min_kib_per_s * 1024,
         window_s=settings.upload_rate_window_s,
         drain_bytes=settings.upload_refusal_drain_mb * 2**20,
+        disk=settings.media_dir,
+        min_free_bytes=settings.min_free_disk_mb * 2**20,
     )
 
 

@@ -7,7 +7,9 @@ An ASGI middleware in front of the upload route:
 * **pace**: an admitted upload must finish within ``deadline_s`` and deliver at least
   ``min_bytes_per_s`` over every ``window_s`` (one byte every few seconds resets an idle
   timeout, but not this); otherwise the body read fails with 408 and the slot is freed;
-* **refusals are readable**: before a 503 the body is read and discarded up to
+* **disk**: an upload whose declared size would bring the data disk under
+  ``min_free_bytes`` is refused with 507 before it is read;
+* **refusals are readable**: before a 503 or 507 the body is read and discarded up to
   ``drain_bytes`` (and ``drain_s``), because a server that answers and closes while the
   client is still sending makes the client's TCP stack reset the connection, and the
   client sees a ``ReadError`` instead of the 503.
@@ -22,6 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import anyio
 from starlette.exceptions import HTTPException
@@ -30,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.http_guards import UPLOAD_PATH
 from app.api.limits import RETRY_AFTER_S
+from vectorstore.diskspace import free_bytes
 
 MAX_DRAINING = 64  # refused uploads being read at once; beyond, answer without reading
 
@@ -50,6 +54,8 @@ class UploadLimits:
     window_s: float = 20.0
     drain_bytes: int = 16 * 2**20
     drain_s: float = 10.0
+    disk: Path | None = None  # where uploads are written
+    min_free_bytes: int = 0
 
 
 class TransferPace:
@@ -129,7 +135,10 @@ class UploadGuardMiddleware:
         client = _client(scope)
         refusal = self._refusal(client)
         if refusal:
-            await self._refuse(refusal, scope, receive, send)
+            await self._refuse(503, refusal, scope, receive, send)
+            return
+        if self._disk_full(scope):
+            await self._refuse(507, "the server's disk is nearly full", scope, receive, send)
             return
         # the event loop is single-threaded: counting needs no lock
         self.in_flight += 1
@@ -153,7 +162,16 @@ class UploadGuardMiddleware:
             return f"too many uploads in progress ({self.in_flight}); retry in {RETRY_AFTER_S} s"
         return None
 
-    async def _refuse(self, detail: str, scope: Scope, receive: Receive, send: Send) -> None:
+    def _disk_full(self, scope: Scope) -> bool:
+        if self.limits.disk is None:
+            return False
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        need = int(declared) if declared.isdigit() else 0
+        return free_bytes(self.limits.disk) - need < self.limits.min_free_bytes
+
+    async def _refuse(
+        self, status: int, detail: str, scope: Scope, receive: Receive, send: Send
+    ) -> None:
         complete = False
         if self.draining < MAX_DRAINING:
             self.draining += 1
@@ -164,7 +182,7 @@ class UploadGuardMiddleware:
         headers = {"Retry-After": str(RETRY_AFTER_S)}
         if not complete:
             headers["Connection"] = "close"
-        await JSONResponse({"detail": detail}, status_code=503, headers=headers)(
+        await JSONResponse({"detail": detail}, status_code=status, headers=headers)(
             scope, receive, send
         )
 
