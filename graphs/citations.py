@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from graphs import claims
 from graphs.mediatime import CLOCK, format_span, format_time, parse_clock
 
 CITATION_RE = re.compile(
@@ -149,14 +150,38 @@ def quote(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _repair_support(
+    body: str, chosen: list[Evidence], evidence: Sequence[Evidence], question: str
+) -> list[Evidence] | None:
+    """The evidence that supports every checkable fact of ``body``: the chosen chunks if
+    they do, else the best single retrieved chunk that does (same media first, then
+    retrieval rank), else None — the sentence claims what nothing retrieved says."""
+    facts = claims.extract(body, question)
+    if facts.empty or not claims.missing(facts, [ev.text for ev in chosen]):
+        return chosen
+    cited_media = {ev.media_id for ev in chosen}
+    candidates = sorted(evidence, key=lambda ev: (ev.media_id not in cited_media, ev.rank))
+    for ev in candidates:
+        if not claims.missing(facts, [ev.text]):
+            return [ev]
+    return None
+
+
 def validate_answer(
-    answer: str, evidence: Sequence[Evidence], *, fallback: bool = False
+    answer: str,
+    evidence: Sequence[Evidence],
+    *,
+    fallback: bool = False,
+    question: str = "",
 ) -> tuple[str, list[Citation]]:
     """Rewrite ``answer`` so every citation points into ``evidence``; list the citations.
 
     A sentence whose citations all fail to resolve is dropped (it claims a source that
     was never retrieved). A sentence without citation gets one from a chunk that shares
-    its words; once any sentence is cited, uncited ones are dropped. With ``fallback``
+    its words; once any sentence is cited, uncited ones are dropped. A cited sentence
+    whose numbers, names, quoted words or content its evidence does not contain
+    (:mod:`graphs.claims`; what ``question`` says is exempt) is re-cited to a chunk that
+    contains them, or dropped. With ``fallback``
     (a question in another language than the media, where words cannot be compared),
     an answer with no citation at all cites the best-ranked evidence instead of being
     emptied.
@@ -183,6 +208,11 @@ def validate_answer(
             continue
         if not chosen and (ev := _support(body, evidence)) is not None:
             chosen.append(ev)
+        if chosen:
+            repaired = _repair_support(body, chosen, evidence, question)
+            if repaired is None:
+                continue
+            chosen = repaired
         kept.append((body, chosen))
     if any(chosen for _, chosen in kept):
         kept = [(body, chosen) for body, chosen in kept if chosen]

@@ -334,7 +334,9 @@ class AgentNodes:
         if _echoes(raw, state["question"]):  # a small model sometimes repeats the question
             return self._fallback(state, refusal, write, shown)
         # words cannot be compared across languages: let the best evidence stand in
-        text, citations = validate_answer(raw, evidence, fallback=language != "en")
+        text, citations = validate_answer(
+            raw, evidence, fallback=language != "en", question=state["question"]
+        )
         if not citations:
             return self._fallback(state, refusal, write, shown)
         if _restates(text, state["question"]) and (best := self._quotable(state)) is not None:

@@ -1,6 +1,16 @@
-"""Cut a transcript's words into time-windowed speech chunks.
+"""Cut a transcript's words into speech chunks: *moments* (the default) or windows.
 
-A chunk follows the words: it ends at a long pause (≥ ``pause_s``), at a sentence
+**Moments.** Meetings repeat their topic words in every window, so a chunk must be
+short enough that its span is the answering moment (the player lands there) and its
+embedding must still see enough of the conversation to know what the moment is about.
+A moment is one sentence or a few short ones (``min_s``–``max_s`` seconds, cut at
+sentence ends and pauses); what the embedder reads (``Chunk.context``) is the moment
+plus ``context_before`` / ``context_after`` neighbouring moments, while the span and
+``text`` (what a citation quotes) are the moment's own. Moments do not overlap and never
+cross a silence of ``pause_s`` or more.
+
+**Windows** (the first release's recipe, kept for comparison). A chunk follows the
+words: it ends at a long pause (≥ ``pause_s``), at a sentence
 end once it is long enough, or when it reaches ``max_s`` / ``max_words``. Its
 start and end are the first and last word times, so a chunk never spans a long
 silence. Consecutive chunks of continuous speech share ``overlap_words`` words.
@@ -85,4 +95,99 @@ def speech_chunks(
             recorded_at=recorded_at,
         )
         for group in word_groups(words, params)
+    ]
+
+
+@dataclass(frozen=True)
+class MomentParams:
+    min_s: float = 4.0  # shorter sentences join their neighbour ("Yeah." is no moment)
+    max_s: float = 12.0
+    pause_s: float = 2.0  # a silence this long always ends a moment (and the context)
+    context_before: int = 1
+    context_after: int = 1
+
+
+@dataclass(frozen=True)
+class Moment:
+    start_s: float
+    end_s: float
+    text: str  # the moment's own words (quoted, cited, read as evidence)
+    embed_text: str  # what the embedder reads: the moment with its neighbours
+
+
+def moment_words(words: list[Word], params: MomentParams) -> list[list[Word]]:
+    """Words grouped into moments, in order; no word in two moments."""
+    groups: list[list[Word]] = []
+    current: list[Word] = []
+    for word in words:
+        if current and (
+            word.start - current[-1].end >= params.pause_s
+            or (
+                word.end - current[0].start > params.max_s
+                and _ms(word.start) != _ms(current[0].start)
+            )
+        ):
+            groups.append(current)
+            current = []
+        current.append(word)
+        long_enough = current[-1].end - current[0].start >= params.min_s
+        if long_enough and word.text.endswith(_SENTENCE_END):
+            groups.append(current)
+            current = []
+    if current:
+        groups.append(current)
+    return groups
+
+
+def moment_units(words: list[Word], params: MomentParams) -> list[Moment]:
+    """Moments with their embedding context (neighbours not across a long silence)."""
+    groups = moment_words(words, params)
+    texts = [join_words(g) for g in groups]
+    out: list[Moment] = []
+    for i, group in enumerate(groups):
+        lo = i
+        while lo > 0 and i - lo < params.context_before and not _gap(groups, lo - 1, params):
+            lo -= 1
+        hi = i
+        while (
+            hi + 1 < len(groups) and hi - i < params.context_after and not _gap(groups, hi, params)
+        ):
+            hi += 1
+        out.append(
+            Moment(
+                start_s=group[0].start,
+                end_s=max(group[-1].end, group[0].start),
+                text=texts[i],
+                embed_text=" ".join(texts[lo : hi + 1]),
+            )
+        )
+    return out
+
+
+def _gap(groups: list[list[Word]], i: int, params: MomentParams) -> bool:
+    """A long silence between moment ``i`` and ``i + 1``."""
+    return groups[i + 1][0].start - groups[i][-1].end >= params.pause_s
+
+
+def moment_chunks(
+    words: list[Word],
+    *,
+    media_id: str,
+    language: str | None,
+    recorded_at: datetime | None,
+    params: MomentParams,
+) -> list[Chunk]:
+    """Speech chunks, one a moment; ``context`` holds what the embedder reads."""
+    return [
+        Chunk(
+            media_id=media_id,
+            source="speech",
+            start_s=m.start_s,
+            end_s=m.end_s,
+            text=m.text,
+            context=m.embed_text if m.embed_text != m.text else None,
+            language=language,
+            recorded_at=recorded_at,
+        )
+        for m in moment_units(words, params)
     ]

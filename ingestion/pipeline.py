@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from ingestion.chunking import ChunkParams, speech_chunks
+from ingestion.chunking import ChunkParams, MomentParams, moment_chunks, speech_chunks
 from ingestion.ocr import OCR
 from ingestion.picture import PictureResult, analyse_picture
 from ingestion.probe import MediaInfo, probe
@@ -77,6 +77,7 @@ class Ingestor:
         chunk_max_words: int = 60,
         chunk_pause_s: float = 2.0,
         chunk_overlap_words: int = 3,
+        moments: MomentParams | None = None,
         scene_threshold: float = 27.0,
         max_keyframe_gap_s: float = 30.0,
         min_scene_s: float = 1.0,
@@ -94,6 +95,7 @@ class Ingestor:
             pause_s=chunk_pause_s,
             overlap_words=chunk_overlap_words,
         )
+        self.moment_params = moments  # None: the windows of ``chunk_params``
         self.scene_params = SceneParams(
             threshold=scene_threshold,
             min_scene_s=min_scene_s,
@@ -125,12 +127,22 @@ class Ingestor:
             # Speech chunks go in while the picture work may still run (their embedding
             # overlaps it); the item stays out of search until it is marked ready.
             report.progress("index", 0.0)
-            speech = speech_chunks(
-                transcript.words,
-                media_id=media_id,
-                language=transcript.language,
-                recorded_at=recorded_at,
-                params=self.chunk_params,
+            speech = (
+                moment_chunks(
+                    transcript.words,
+                    media_id=media_id,
+                    language=transcript.language,
+                    recorded_at=recorded_at,
+                    params=self.moment_params,
+                )
+                if self.moment_params is not None
+                else speech_chunks(
+                    transcript.words,
+                    media_id=media_id,
+                    language=transcript.language,
+                    recorded_at=recorded_at,
+                    params=self.chunk_params,
+                )
             )
             count = self.index.upsert(speech) if speech else 0
             screen = picture.result().chunks

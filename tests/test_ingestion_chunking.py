@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from ingestion.chunking import ChunkParams, speech_chunks, word_groups
+from ingestion.chunking import (
+    ChunkParams,
+    MomentParams,
+    moment_chunks,
+    moment_words,
+    speech_chunks,
+    word_groups,
+)
 from ingestion.transcribe import Word
 
 
@@ -70,3 +77,60 @@ def test_join_words_keeps_whisper_split_words_together() -> None:
     texts = ["not", "ill", "-disposed.", "Yes,", "it's", "fine", "!"]
     words = [Word(i, i + 0.5, t) for i, t in enumerate(texts)]
     assert join_words(words) == "not ill-disposed. Yes, it's fine!"
+
+
+def sentence_words(sentences: list[tuple[float, str]], rate: float = 0.4) -> list[Word]:
+    """Words of sentences that start at the given times, one word every ``rate`` s."""
+    out: list[Word] = []
+    for start, text in sentences:
+        for i, token in enumerate(text.split()):
+            out.append(Word(start + i * rate, start + i * rate + 0.3, token))
+    return out
+
+
+def test_moments_are_sentences_joined_to_min_length_and_never_overlap() -> None:
+    words = sentence_words(
+        [(0.0, "Okay."), (1.0, "The price will be twenty five euros per unit."),
+         (6.0, "Yeah."), (6.6, "Right."), (7.2, "And the cost is twelve fifty at most.")]
+    )  # fmt: skip
+    groups = moment_words(words, MomentParams(min_s=4.0, max_s=12.0))
+    texts = [" ".join(w.text for w in g) for g in groups]
+    assert texts[0] == "Okay. The price will be twenty five euros per unit."
+    assert texts[1].startswith("Yeah. Right. And the cost")
+    assert sum(len(g) for g in groups) == len(words)  # every word once
+
+
+def test_moment_span_is_its_own_and_context_reads_the_neighbours() -> None:
+    words = sentence_words(
+        [(0.0, "We looked at animals for the logo today."),
+         (5.0, "I would pick a dolphin for it."),
+         (8.0, "Because dolphins are smart and friendly.")]
+    )  # fmt: skip
+    chunks = moment_chunks(
+        words, media_id="m", language="en", recorded_at=None,
+        params=MomentParams(min_s=2.0, context_before=1, context_after=1),
+    )  # fmt: skip
+    middle = chunks[1]
+    assert middle.text == "I would pick a dolphin for it."
+    assert (middle.start_s, middle.end_s) == (5.0, words[14].end)
+    assert middle.context is not None
+    assert "animals" in middle.context and "smart" in middle.context
+    assert middle.embed_text == middle.context  # what the index embeds
+
+
+def test_moments_do_not_cross_or_read_across_a_long_silence() -> None:
+    words = sentence_words([(0.0, "First part of the talk is here."), (30.0, "After a break.")])
+    chunks = moment_chunks(
+        words, media_id="m", language="en", recorded_at=None, params=MomentParams(min_s=1.0)
+    )
+    assert [c.text for c in chunks] == ["First part of the talk is here.", "After a break."]
+    assert all(c.context is None for c in chunks)  # no neighbour within reach
+
+
+def test_moments_respect_max_length_and_unique_starts() -> None:
+    words = words_at([i * 0.5 for i in range(200)])  # no sentence end at all
+    chunks = moment_chunks(
+        words, media_id="m", language="en", recorded_at=None, params=MomentParams(max_s=8.0)
+    )
+    assert all(c.end_s - c.start_s <= 8.0 for c in chunks)
+    assert len({c.point_id for c in chunks}) == len(chunks)

@@ -84,7 +84,7 @@ class BaseChunkIndex(ABC):
     def upsert(self, chunks: Sequence[Chunk]) -> int:
         if not chunks:
             return 0
-        texts = [c.text for c in chunks]
+        texts = [c.embed_text for c in chunks]
         dense = self.embedder.embed_passages(texts)
         sparse = self.keywords.encode_documents(texts)
         self.upsert_vectors(chunks, dense, sparse)

@@ -30,6 +30,15 @@ class Chunk(BaseModel):
     recorded_at: datetime | None = None
     keyframe: str | None = Field(default=None, description="Keyframe JPEG path (screen).")
     speaker: str | None = None
+    context: str | None = Field(
+        default=None,
+        description="What the embedder reads when it differs from ``text``: a speech moment "
+        "with its neighbours. ``text`` and the span stay the moment's own.",
+    )
+
+    @property
+    def embed_text(self) -> str:
+        return self.context or self.text
 
     @model_validator(mode="after")
     def _ordered(self) -> Chunk:
