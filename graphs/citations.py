@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from graphs import claims
-from graphs.mediatime import CLOCK, format_span, format_time, parse_clock
+from graphs.mediatime import CLOCK, format_span, parse_clock
 
 CITATION_RE = re.compile(
     rf"\[\s*(?P<title>[^\[\]@]+?)\s*@\s*(?P<start>{CLOCK})\s*"
@@ -63,10 +63,6 @@ class Citation(BaseModel):
 def parse_mmss(text: str) -> float:
     """A citation's time as the model wrote it (``00:75`` reads as 75 s, to be repaired)."""
     return parse_clock(text, strict=False)
-
-
-# The old name, kept for callers not yet moved to graphs.mediatime (graphs/summarize.py).
-mmss = format_time
 
 
 def format_citation(title: str, start_s: float, end_s: float) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import openai
 
-from graphs.citations import mmss
+from graphs.mediatime import format_time
 
 VLM_SYSTEM = (
     "You describe what is visible in frames of a recording to answer a question. Each "
@@ -52,7 +52,7 @@ def build_messages(question: str, frames: Sequence[Frame]) -> list[dict]:
     """One user message: the question, then per frame its timestamp text and image part."""
     content: list[dict] = [{"type": "text", "text": f"Question: {question}"}]
     for frame in sorted(frames, key=lambda f: f.time_s):
-        content.append({"type": "text", "text": f"Frame at {mmss(frame.time_s)}:"})
+        content.append({"type": "text", "text": f"Frame at {format_time(frame.time_s)}:"})
         content.append({"type": "image_url", "image_url": {"url": data_url(frame.path)}})
     return [{"role": "system", "content": VLM_SYSTEM}, {"role": "user", "content": content}]
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from graphs.citations import Evidence, format_citation, mmss, parse_citations, validate_answer
+from graphs.citations import Evidence, format_citation, parse_citations, validate_answer
+from graphs.mediatime import format_time
 
 EVIDENCE = [
     Evidence(
@@ -40,8 +41,8 @@ EVIDENCE = [
 @pytest.mark.parametrize(
     ("seconds", "text"), [(0, "00:00"), (12.9, "00:12"), (125, "02:05"), (3725, "1:02:05")]
 )
-def test_mmss(seconds: float, text: str) -> None:
-    assert mmss(seconds) == text
+def test_citation_times(seconds: float, text: str) -> None:
+    assert format_time(seconds) == text
 
 
 def test_parse_accepts_en_dash_hyphen_and_hours() -> None:
