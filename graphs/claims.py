@@ -173,7 +173,7 @@ def _name_found(name: str, words: set[str]) -> bool:
     if len(parts) > 1 and all(p in words for p in parts):
         return True
     # ASR spells names by ear ("Chiara" / "Kiara"): a close spelling of a longer name counts
-    return len(name) >= 5 and bool(get_close_matches(name, words, n=1, cutoff=0.8))
+    return len(name) >= 5 and bool(get_close_matches(name, words, n=1, cutoff=0.7))
 
 
 def missing(facts: Facts, evidence_texts: Iterable[str]) -> list[str]:
