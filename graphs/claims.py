@@ -160,7 +160,7 @@ def extract(sentence: str, question: str = "") -> Facts:
     if same_script:
         content = {
             w
-            for w in _words(_NUMBER_RE.sub(" ", sentence))
+            for w in _words(_NUMBER_RE.sub(" ", _digitise(sentence)))
             if len(w) >= 3 and w not in _FILLER and _stem(w) not in asked_words
         }
     return Facts(frozenset(numbers), frozenset(names), quotes, frozenset(content))
