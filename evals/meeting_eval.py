@@ -64,9 +64,18 @@ def use_cached_transcripts(container: Container, transcripts: Sequence[Path]) ->
 
     if not transcripts:
         return
+    pipeline = speech_pipeline(container)
+    if not isinstance(pipeline.transcriber, CachedTranscriber):
+        pipeline.transcriber = CachedTranscriber(pipeline.transcriber, list(transcripts))
+
+
+def speech_pipeline(container: Container) -> Any:
+    """The object holding the ingestion pipeline's ``transcriber`` (the ingestor itself, or
+    the pipeline the lifecycle-managed ingestor wraps)."""
     ingestor = container.ingestor
-    if not isinstance(ingestor.transcriber, CachedTranscriber):
-        ingestor.transcriber = CachedTranscriber(ingestor.transcriber, list(transcripts))
+    if hasattr(ingestor, "transcriber"):
+        return ingestor
+    return ingestor.pipeline
 
 
 def claim_check(

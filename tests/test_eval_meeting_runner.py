@@ -75,6 +75,7 @@ class _MustNotRun:
 def test_cached_transcript_feeds_ingestion_and_the_naive_baseline(tmp_path):
     from app.config import Settings
     from app.container import Container
+    from evals.meeting_eval import speech_pipeline
     from evals.meeting_transcripts import CachedTranscriber, load_transcript, transcribe_cached
     from evals.meetings import SOURCE_DIR, build_meeting
     from evals.runner import run_eval
@@ -101,7 +102,7 @@ def test_cached_transcript_feeds_ingestion_and_the_naive_baseline(tmp_path):
                 "windows": [[manifest["turns"][2]["start_s"], manifest["turns"][5]["end_s"]]],
                 "group": "pointed", "split": "test", "manifest": "IS1004a/manifest.json"}
         dataset.write_text(json.dumps(line) + "\n")
-        container.ingestor.transcriber = CachedTranscriber(_MustNotRun(), [out])
+        speech_pipeline(container).transcriber = CachedTranscriber(_MustNotRun(), [out])
         result = run_eval(container, dataset, mode="search", meetings_dir=meetings)
     finally:
         container.close()
