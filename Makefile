@@ -36,6 +36,13 @@ eval: setup
 	$(PY) -m evals.devset .chronorag/devset
 	CHRONORAG_HOME=.chronorag/eval $(VENV)/bin/chronorag eval .chronorag/devset/dataset.jsonl \
 		--mode $(EVAL_MODE) --out .chronorag/eval-report
+	$(PY) -m evals.meetings .chronorag/meetings
+	CHRONORAG_HOME=.chronorag/eval-meetings $(VENV)/bin/chronorag eval --set meetings \
+		--split all --meetings-dir .chronorag/meetings --mode $(EVAL_MODE) \
+		--out .chronorag/eval-meetings-report
+	if [ "$(EVAL_SUMMARY)" = "1" ]; then CHRONORAG_HOME=.chronorag/eval-meetings \
+		$(VENV)/bin/chronorag eval --set meetings --split all --mode summary \
+		--meetings-dir .chronorag/meetings --out .chronorag/eval-meetings-summary; fi
 
 clean:
 	rm -rf .chronorag .pytest_cache
