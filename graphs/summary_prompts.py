@@ -21,6 +21,16 @@ SYSTEM = (
 )
 
 _TEXT = {"type": "string", "minLength": 1}
+
+
+def _text(max_chars: int) -> dict[str, Any]:
+    """A non-empty string of at most ``max_chars``: the grammar closes it there, so a small
+    model that would ramble on until ``max_tokens`` ends its sentence instead."""
+    return {"type": "string", "minLength": 1, "maxLength": max_chars}
+
+
+PART_CHARS = 350  # two or three sentences
+SUMMARY_CHARS = 700  # ~100 words, the length of QMSum's people-written summaries
 _REF = {"type": "integer", "minimum": 1}
 
 
@@ -34,22 +44,29 @@ def _object(properties: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-PART_SCHEMA = _object({"summary": _TEXT})
-TITLE_SCHEMA = _object({"title": _TEXT})
+PART_SCHEMA = _object({"summary": _text(PART_CHARS)})
+TITLE_SCHEMA = _object({"title": _text(60)})
 
 
 def _list(item: dict[str, Any], max_items: int) -> dict[str, Any]:
     return {"type": "array", "maxItems": max_items, "items": _object(item)}
 
 
-SUMMARY_SCHEMA = _object({"summary": _TEXT, "points": _list({"text": _TEXT, "part": _REF}, 5)})
+SUMMARY_SCHEMA = _object(
+    {"summary": _text(SUMMARY_CHARS), "points": _list({"text": _text(160), "part": _REF}, 5)}
+)
 MINUTES_SCHEMA = _object(
     {
-        "summary": _TEXT,
-        "decisions": _list({"text": _TEXT, "line": _REF}, 4),
+        "summary": _text(250),
+        "decisions": _list({"text": _text(160), "line": _REF}, 3),
         "action_items": _list(
-            {"who": {"type": "string"}, "what": _TEXT, "by_when": {"type": "string"}, "line": _REF},
-            4,
+            {
+                "who": {"type": "string", "maxLength": 40},
+                "what": _text(160),
+                "by_when": {"type": "string", "maxLength": 40},
+                "line": _REF,
+            },
+            3,
         ),
     }
 )

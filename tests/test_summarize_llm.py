@@ -75,7 +75,9 @@ def meeting(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> st
 
 @pytest.fixture(scope="module")
 def container(env: dict[str, str]) -> Iterator[Container]:
-    c = Container(Settings(home=Path(env["CHRONORAG_HOME"]), asr_model="tiny.en"))
+    # a generous timeout: the machine's cores are shared (no timing thresholds in tests)
+    c = Container(Settings(home=Path(env["CHRONORAG_HOME"]), asr_model="tiny.en",
+                           llm_timeout_s=1800))  # fmt: skip
     yield c
     c.close()
 
