@@ -25,10 +25,11 @@ _WORD = re.compile(r"\w+")
 
 @dataclass(frozen=True)
 class SegmentParams:
-    # tuned on the QMSum dev meetings (ES2008a, IS1001a, TS3003a, ES2013a)
-    block_s: float = 120.0  # text compared on each side of a gap
-    smooth: int = 1  # moving-average half-width over gaps
-    cutoff: float = -0.5  # boundary if depth > mean - cutoff * std of depths
+    # tuned on the dev meetings only (ES2008a, IS1001a, TS3003a, ES2013a: QMSum text and
+    # the spoken turns); with 150 s blocks extra smoothing of the curve only lost boundaries
+    block_s: float = 150.0  # text compared on each side of a gap
+    smooth: int = 0  # moving-average half-width over gaps
+    cutoff: float = -1.0  # boundary if depth > mean - cutoff * std of depths
     min_chapter_s: float = 150.0
     max_chapters: int = 12
 
