@@ -85,6 +85,7 @@ def upload_limits(settings: Settings) -> UploadLimits:
         drain_bytes=settings.upload_refusal_drain_mb * 2**20,
         disk=settings.media_dir,
         min_free_bytes=settings.min_free_disk_mb * 2**20,
+        max_upload_bytes=settings.max_upload_mb * 2**20,
     )
 
 

@@ -7,9 +7,9 @@ An ASGI middleware in front of the upload route:
 * **pace**: an admitted upload must finish within ``deadline_s`` and deliver at least
   ``min_bytes_per_s`` over every ``window_s`` (one byte every few seconds resets an idle
   timeout, but not this); otherwise the body read fails with 408 and the slot is freed;
-* **disk**: an upload whose declared size would bring the data disk under
-  ``min_free_bytes`` is refused with 507 before it is read;
-* **refusals are readable**: before a 503 or 507 the body is read and discarded up to
+* **size and disk**: an upload declaring more than ``max_upload_bytes`` is refused with
+  413, one whose declared size would bring the data disk under ``min_free_bytes`` with 507;
+* **refusals are readable**: before a 503, 413 or 507 the body is read and discarded up to
   ``drain_bytes`` (and ``drain_s``), because a server that answers and closes while the
   client is still sending makes the client's TCP stack reset the connection, and the
   client sees a ``ReadError`` instead of the 503.
@@ -56,6 +56,7 @@ class UploadLimits:
     drain_s: float = 10.0
     disk: Path | None = None  # where uploads are written
     min_free_bytes: int = 0
+    max_upload_bytes: int | None = None  # of the file; the multipart framing may add 64 KiB
 
 
 class TransferPace:
@@ -137,7 +138,14 @@ class UploadGuardMiddleware:
         if refusal:
             await self._refuse(503, refusal, scope, receive, send)
             return
-        if self._disk_full(scope):
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        need = int(declared) if declared.isdigit() else 0
+        limit = self.limits.max_upload_bytes
+        if limit is not None and need > limit + 2**16:
+            detail = f"the upload exceeds the limit of {limit // 2**20} MB (Content-Length)"
+            await self._refuse(413, detail, scope, receive, send)
+            return
+        if self._disk_full(need):
             await self._refuse(507, "the server's disk is nearly full", scope, receive, send)
             return
         # the event loop is single-threaded: counting needs no lock
@@ -162,18 +170,18 @@ class UploadGuardMiddleware:
             return f"too many uploads in progress ({self.in_flight}); retry in {RETRY_AFTER_S} s"
         return None
 
-    def _disk_full(self, scope: Scope) -> bool:
+    def _disk_full(self, need: int) -> bool:
         if self.limits.disk is None:
             return False
-        declared = dict(scope["headers"]).get(b"content-length", b"0")
-        need = int(declared) if declared.isdigit() else 0
         return free_bytes(self.limits.disk) - need < self.limits.min_free_bytes
 
     async def _refuse(
         self, status: int, detail: str, scope: Scope, receive: Receive, send: Send
     ) -> None:
         complete = False
-        if self.draining < MAX_DRAINING:
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        hopeless = declared.isdigit() and int(declared) > self.limits.drain_bytes
+        if self.draining < MAX_DRAINING and not hopeless:
             self.draining += 1
             try:
                 complete = await self._drain(receive)
