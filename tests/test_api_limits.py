@@ -1,8 +1,11 @@
 """Request limits without a server: admission counting, a real ffmpeg killed when its
-client disconnects, the clip command, the upload text sniff and multipart bounds."""
+client disconnects, the clip command, the upload text sniff and multipart bounds, upload
+pacing, the JSON body guard, the safe 422 echo and the backend-failure statuses."""
 
 from __future__ import annotations
 
+import errno
+import json
 import os
 import subprocess
 from collections.abc import AsyncIterator
@@ -14,9 +17,13 @@ from starlette.requests import Request
 from starlette.types import Message
 
 from app.api.clips import ClipError, cut, cut_command
+from app.api.errors import json_safe
+from app.api.failures import describe
 from app.api.http_guards import BodyTooLarge
+from app.api.json_guard import BadJson, check_body
 from app.api.limits import Admission, Busy, ClientGone, unless_disconnected
 from app.api.media import _looks_like_text
+from app.api.upload_guard import TransferPace, UploadLimits, UploadTooSlow
 from app.api.uploads import UploadError, receive_upload
 from app.cli_serve import _is_loopback
 from tests.media import MediaFixture
@@ -187,3 +194,69 @@ def test_upload_headers_and_bytes_around_the_file_are_bounded(tmp_path: Path) ->
 )  # fmt: skip
 def test_serve_warns_unless_it_listens_on_loopback(host: str, loopback: bool) -> None:
     assert _is_loopback(host) is loopback
+
+
+def test_transfer_pace_enforces_the_deadline_and_a_rate_per_window() -> None:
+    limits = UploadLimits(deadline_s=100.0, min_bytes_per_s=1000.0, window_s=10.0)
+    pace = TransferPace(limits, start=0.0)
+    pace.add(5_000)
+    pace.check(5.0)  # a window still open is not judged
+    assert pace.wait_budget(5.0) == 5.0
+    pace.add(5_000)
+    pace.check(10.0)  # 10 000 bytes in 10 s: exactly fast enough; a new window starts
+    pace.add(9_999)
+    with pytest.raises(UploadTooSlow, match="too slow") as slow:
+        pace.check(20.0)
+    assert slow.value.status_code == 408 and slow.value.headers == {"Connection": "close"}
+    brisk = TransferPace(limits, start=0.0)
+    for second in range(10, 100, 10):
+        brisk.add(20_000)
+        brisk.check(float(second))
+    assert brisk.wait_budget(95.0) == 5.0  # the deadline comes before the window's end
+    with pytest.raises(UploadTooSlow, match="longer than 100 s"):
+        brisk.check(100.0)
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "loc"),
+    [
+        (rb'{"query": "\ud800"}', "string_unicode", ["body", "query"]),
+        (rb'{"a": [{"b": "x\udfffy"}]}', "string_unicode", ["body", "a", 0, "b"]),
+        (rb'{"\udc00": 1}', "string_unicode", ["body"]),
+        (b'{"a": ' + b"[" * 40 + b"]" * 40 + b"}", "json_invalid", ["body"]),
+        (b"[" * 100_000 + b"]" * 100_000, "json_invalid", ["body"]),
+        ('{"q": "café"}'.encode("latin-1"), "json_invalid", ["body"]),
+    ],
+)
+def test_json_bodies_no_route_can_use_are_named(body: bytes, kind: str, loc: list) -> None:
+    with pytest.raises(BadJson) as bad:
+        check_body(body)
+    assert bad.value.error["type"] == kind and bad.value.error["loc"] == loc
+
+
+def test_json_that_is_fine_or_malformed_passes_the_guard() -> None:
+    for body in (rb'{"query": "\ud83d\ude00 ok"}', b'{"q": "\xe0\xa4\xac\xe0\xa4\x9c"}',
+                 b'{"broken": ', b"[]", b'"text"'):  # fmt: skip
+        check_body(body)  # malformed JSON is FastAPI's to report, with its position
+
+
+def test_the_422_echo_is_safe_for_any_input() -> None:
+    echoed = json_safe({"input": ["\ud800", b"\xff\xfe", float("nan"), "x" * 10_000,
+                                  [[[[[[[["deep"]]]]]]]]]})  # fmt: skip
+    text = json.dumps(echoed, ensure_ascii=False).encode("utf-8")  # would raise otherwise
+    assert b"\\\\ud800" in text and b"\\\\xff" in text and b'"nan"' in text
+    assert len(echoed["input"][3]) <= 501 and echoed["input"][4] == [[[["…"]]]]
+
+
+def test_backend_failures_map_to_a_status_and_a_reason() -> None:
+    from graphs.llm import LengthLimitError, LLMError
+    from vectorstore.embedders import EmbedderError
+
+    assert describe(OSError(errno.ENOSPC, "No space left on device")) == (
+        507, "the server's disk is full"
+    )
+    status, message = describe(LengthLimitError("minutes: the reply reached the length limit"))
+    assert status == 503 and message.startswith("the request is too long for the chat model")
+    assert describe(LLMError("plan: chat model call failed: refused"))[0] == 503
+    assert "embedding model failed" in describe(EmbedderError("down"))[1]
+    assert describe(OSError(errno.EACCES, "denied")) is None  # a real 500
