@@ -7,37 +7,20 @@ speech, one isolated data dir for the module.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import cli_env, run
 from tests.media import MediaFixture
 
 pytestmark = pytest.mark.slow
 
-CLI = str(Path(sys.executable).with_name("chronorag"))
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    home = tmp_path_factory.mktemp("cli-home")
-    return {
-        **os.environ,
-        "CHRONORAG_HOME": str(home),
-        "CHRONORAG_ASR_MODEL": "tiny.en",
-        "HF_HUB_OFFLINE": "1",
-        "COLUMNS": "200",
-    }
-
-
-def run(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([CLI, *args], env=env, text=True, capture_output=True, timeout=600)
-    if ok:
-        assert proc.returncode == 0, proc.stderr
-    return proc
+    return cli_env(tmp_path_factory.mktemp("cli-home"))
 
 
 def run_json(env: dict[str, str], *args: str) -> object:
@@ -155,7 +138,8 @@ def test_audio_only_meeting_and_delete(
     assert hits and {h["media_id"] for h in hits} == {audio["media_id"]}
     assert all(h["source"] == "speech" for h in hits)
     assert run_json(env, "media", "delete", audio["media_id"])["deleted"] is True
-    assert run_json(env, "search", "John Dashwood", "--media-id", audio["media_id"]) == []
+    gone = run(env, "search", "John Dashwood", "--media-id", audio["media_id"], ok=False)
+    assert gone.returncode == 2 and "no media with id" in gone.stderr  # unknown now
     assert run(env, "media", "show", audio["media_id"], ok=False).returncode == 1
 
 

@@ -10,37 +10,28 @@ since the real llama.cpp server cannot be made to fail on demand.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import cli_env
+from tests.cli_runner import run as run_cli
 from tests.doubles import DoubleHandler, serving
 from tests.live_server import free_port
 from tests.media import MediaFixture
 
 pytestmark = pytest.mark.slow
 
-CLI = str(Path(sys.executable).with_name("chronorag"))
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    home = tmp_path_factory.mktemp("cli-hardening")
-    return {
-        **os.environ,
-        "CHRONORAG_HOME": str(home),
-        "CHRONORAG_ASR_MODEL": "tiny.en",
-        "HF_HUB_OFFLINE": "1",
-        "COLUMNS": "100",
-    }
+    return cli_env(tmp_path_factory.mktemp("cli-hardening"))
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CLI, *args], env=env, text=True, capture_output=True, timeout=600)
+    return run_cli(env, *args, ok=False)
 
 
 @pytest.fixture(scope="module")
