@@ -288,3 +288,23 @@ def test_refused_uploads_are_read_before_their_503(crowded: LiveServer) -> None:
         for holder in holders:
             holder.close()
     wait_until(lambda: gate.in_flight == 0)
+
+
+def test_a_dead_embedding_server_is_a_503_with_the_reason(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from tests.live_server import free_port
+
+    home = tmp_path_factory.mktemp("dead-embedder") / "home"
+    dead = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    settings_ = service_settings(home, embedder_backend="openai", embedder_url=dead)
+    server = LiveServer(settings_, run_worker=False, warm=()).start()
+    try:
+        with server.client() as client:
+            response = client.post("/v1/search", json={"query": "budget"})
+            assert response.status_code == 503, response.text
+            assert response.headers["retry-after"] == "5"
+            assert response.json()["detail"].startswith("the embedding model failed:")
+            assert client.get("/healthz").status_code == 200
+    finally:
+        server.stop()
