@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     vlm_api_key: SecretStr = SecretStr("EMPTY")
 
     # --- chunking ---------------------------------------------------------------------
+    # "moments": short spans embedded with their neighbours (finds the moment in long
+    # meetings; bench/meeting_retrieval.py); "windows": the first release's ≤ 20 s chunks
+    speech_chunking: Literal["moments", "windows"] = "moments"
+    moment_min_s: float = 4.0
+    moment_max_s: float = 12.0
+    moment_context: int = Field(default=1, ge=0, le=5, description="Neighbours each side.")
     chunk_max_s: float = 20.0
     chunk_max_words: int = 60
     chunk_pause_s: float = 2.0

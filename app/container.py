@@ -161,9 +161,21 @@ class Container:
 
     @cached_property
     def pipeline(self) -> Ingestor:
+        from ingestion.chunking import MomentParams
         from ingestion.pipeline import Ingestor
 
         s = self.settings
+        moments = (
+            MomentParams(
+                min_s=s.moment_min_s,
+                max_s=s.moment_max_s,
+                pause_s=s.chunk_pause_s,
+                context_before=s.moment_context,
+                context_after=s.moment_context,
+            )
+            if s.speech_chunking == "moments"
+            else None
+        )
         return Ingestor(
             transcriber=self.transcriber,
             ocr=self.ocr,
@@ -177,6 +189,7 @@ class Container:
             chunk_max_words=s.chunk_max_words,
             chunk_pause_s=s.chunk_pause_s,
             chunk_overlap_words=s.chunk_overlap_words,
+            moments=moments,
         )
 
     # --- agent ------------------------------------------------------------------------

@@ -26,8 +26,8 @@ from app.container import Container
 from app.lifecycle.records import Lease
 from app.lifecycle.registry import Registry
 from app.worker import IngestWorker
+from tests.live_server import LiveServer, ffmpeg_copy, free_port, wait_for_job
 from tests.media import MediaFixture, random_bytes
-from tests.test_api_harness import LiveServer, ffmpeg_copy, free_port, wait_for_job
 from vectorstore.schema import Chunk, SearchRequest
 
 STALE = "zanzibar marmalade xylophone"
