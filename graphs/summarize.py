@@ -188,7 +188,7 @@ class Summarizer:
         progress = _Progress(on_progress)
         lo = start_s if start_s is not None else 0.0
         known_end = end_s if end_s is not None else record.duration_s
-        lines = list(transcript_lines(self.tools, media_id, lo, known_end or float("inf")))
+        lines = list(transcript_lines(self.tools, media_id, lo, known_end))
         hi = known_end or (max(line.end_s for line in lines) if lines else lo)
         language = record.language or "en"
         base: dict[str, Any] = {

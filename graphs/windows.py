@@ -42,29 +42,44 @@ class Window:
         return Window(self.lines[:mid]), Window(self.lines[mid:])
 
 
+def _slices(
+    start_s: float, end_s: float | None, slice_s: float
+) -> Iterator[tuple[float, float | None, bool]]:
+    """``(from, to, last)`` read spans covering ``[start_s, end_s]``; one when no end."""
+    if end_s is None:
+        yield start_s, None, True
+        return
+    t = start_s
+    while True:
+        upper = min(end_s, t + slice_s)
+        yield t, upper, upper >= end_s
+        if upper >= end_s:
+            return
+        t = upper
+
+
 def transcript_lines(
-    tools: Tools, media_id: str, start_s: float, end_s: float, *, slice_s: float = 600.0
+    tools: Tools, media_id: str, start_s: float, end_s: float | None, *, slice_s: float = 600.0
 ) -> Iterator[Evidence]:
-    """Speech lines of ``[start_s, end_s]`` in time order, read ``slice_s`` at a time.
+    """Speech lines of ``[start_s, end_s]`` in time order, read ``slice_s`` at a time
+    (in one read when the end is unknown).
 
     A line overlapping two slices is yielded once (by its start). Recordings with no
     speech fall back to their on-screen text.
     """
     any_speech = False
     screen: list[Evidence] = []
-    t = start_s
-    while t < end_s:
-        upper = min(end_s, t + slice_s)
+    for t, upper, last in _slices(start_s, end_s, slice_s):
         for line in tools.read_window(media_id, t, upper, budget_tokens=UNLIMITED):
             starts_here = line.start_s >= t or t == start_s  # else the last slice had it
-            if not starts_here or (upper < end_s and line.start_s >= upper):
+            belongs_later = upper is not None and not last and line.start_s >= upper
+            if not starts_here or belongs_later:
                 continue
             if line.source == "speech":
                 any_speech = True
                 yield line
             elif not any_speech:
                 screen.append(line)
-        t = upper
     if not any_speech:
         yield from screen
 

@@ -27,7 +27,7 @@ from graphs.llm import LengthLimitError
 from graphs.minutes import anchor, is_duplicate, merge
 from graphs.summarize import Point, Summarizer
 from graphs.tools import Tools
-from graphs.windows import Window, windows
+from graphs.windows import Window, transcript_lines, windows
 from vectorstore.edge_index import EdgeChunkIndex
 from vectorstore.embedders import E5Embedder
 from vectorstore.schema import Chunk
@@ -327,3 +327,13 @@ def test_a_one_window_recording_at_the_length_limit_is_summarised_in_halves(
     assert len(model.calls) == 4
     assert [(p.start_s, p.end_s) for p in result.parts] == [(0, 360), (360, 720)]
     assert result.summary == "Budget, design and schedule."
+
+
+def test_the_transcript_is_read_in_slices_each_line_once(tools: Tools) -> None:
+    whole = [(ln.start_s, ln.text) for ln in transcript_lines(tools, MEDIA, 0.0, None)]
+    sliced = [(ln.start_s, ln.text) for ln in transcript_lines(tools, MEDIA, 0.0, 720.0,
+                                                                slice_s=70.0)]  # fmt: skip
+    assert len(whole) == 36 and sliced == whole  # 70 s slices cut lines; none lost or doubled
+    later = [ln.start_s for ln in transcript_lines(tools, MEDIA, 250.0, 400.0, slice_s=70.0)]
+    # from the line overlapping 250 s to the one touching 400 s (the index overlaps inclusively)
+    assert later == [240.0 + 20 * i for i in range(9)]
