@@ -73,8 +73,11 @@ class NaiveIndex:
             raise ValueError("naive baseline: no transcript segments to index")
         self.vectors = np.concatenate(blocks)
 
-    def search(self, query: str, limit: int = 10) -> list[Span]:
+    def search(self, query: str, limit: int = 10, media_id: str | None = None) -> list[Span]:
+        """Top ``limit`` chunks by cosine similarity (only ``media_id``'s when given)."""
         scores = self.vectors @ np.asarray(self.embedder.embed_query(query), dtype=np.float32)
-        top = np.argsort(-scores, kind="stable")[:limit]
+        if media_id is not None:
+            scores = np.where([c.media_id == media_id for c in self.chunks], scores, -np.inf)
+        top = [i for i in np.argsort(-scores, kind="stable")[:limit] if np.isfinite(scores[i])]
         return [Span(self.chunks[i].media_id, self.chunks[i].start_s, self.chunks[i].end_s)
                 for i in top]

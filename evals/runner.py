@@ -126,11 +126,17 @@ def _span(obj: Any) -> Span:
     return Span(str(obj.media_id), float(obj.start_s), float(obj.end_s))
 
 
-def run_search(container: Container, item: EvalItem, media_id: str) -> tuple[Any, dict]:
-    """Search the whole library for one question and score the ranked hits."""
+def run_search(
+    container: Container, item: EvalItem, media_id: str, *, restrict_to_media: bool = False
+) -> tuple[Any, dict]:
+    """Search the whole library (or only the question's own media) for one question and
+    score the ranked hits."""
     from vectorstore.schema import SearchRequest
 
-    hits = container.search.search(SearchRequest(query=item.question, limit=SEARCH_LIMIT))
+    media_ids = [media_id] if restrict_to_media else None
+    hits = container.search.search(
+        SearchRequest(query=item.question, media_ids=media_ids, limit=SEARCH_LIMIT)
+    )
     spans = [_span(h) for h in hits]
     score = score_search(spans, media_id, item.windows)
     detail = {
@@ -275,7 +281,9 @@ def run_eval(
 
     ``meetings_dir`` (the long-meeting set, :mod:`evals.meetings`): every recording built
     there is ingested (the same library for any split), Whisper output comes from the cached
-    transcripts, the naive baseline runs beside search, answers get the unsupported-claims
+    transcripts, each question is asked about its own recording (the meetings all discuss
+    the same remote control, prices included: a user asks on the meeting's page), the naive
+    baseline runs beside search on the same recording, answers get the unsupported-claims
     check, and ``mode="summary"`` scores summaries and chapters instead of questions.
     """
     if mode not in ("search", "ask", "both", "summary"):
@@ -312,13 +320,17 @@ def run_eval(
             length=length_bucket(durations.get(media_id)) if library else "",
         )
         if mode in ("search", "both"):
-            res.search, res.detail["search"] = run_search(container, item, media_id)
+            res.search, res.detail["search"] = run_search(
+                container, item, media_id, restrict_to_media=library is not None
+            )
             if naive is not None:
-                res.naive = score_search(naive.search(item.question), media_id, item.windows)
+                hits = naive.search(item.question, media_id=media_id)
+                res.naive = score_search(hits, media_id, item.windows)
         if mode in ("ask", "both"):
             res.ask, res.detail["ask"] = run_ask(
                 container, item, media_id, durations, title_ids,
-                restrict_to_media=restrict_ask_to_media, library=library,
+                restrict_to_media=restrict_ask_to_media or library is not None,
+                library=library,
             )
         results.append(res)
         if progress is not None:

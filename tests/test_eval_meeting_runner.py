@@ -112,3 +112,34 @@ def test_cached_transcript_feeds_ingestion_and_the_naive_baseline(tmp_path):
     assert set(result.metrics["by_group"]) == {"pointed"}
     assert 0.0 <= result.metrics["seek_acc"] <= 1.0
     assert "naive_seek_acc" in result.metrics
+
+
+def test_naive_index_ranks_by_meaning_and_filters_by_media(tmp_path, settings):
+    from app.container import Container
+    from evals.naive import NaiveIndex
+
+    lines = {
+        "a" * 64: ["Good morning everyone.", "Let us start the meeting.",
+                   "The remote will sell for twenty five euros.", "My favourite animal is a cat.",
+                   "Thanks, see you next week."],
+        "b" * 64: ["The price of the remote is twenty five euros.", "We like dolphins.",
+                   "That is all for today."],
+    }
+    paths = []
+    for sha, texts in lines.items():
+        segments = [{"start": 5.0 * i, "end": 5.0 * i + 4, "text": t, "words": []}
+                    for i, t in enumerate(texts)]
+        path = tmp_path / f"{sha[0]}.json"
+        path.write_text(json.dumps({"audio_sha256": sha, "segments": segments}))
+        paths.append(path)
+    container = Container(settings)
+    try:
+        index = NaiveIndex(container.embedder, paths, tmp_path / "cache")
+        assert len(index.chunks) == 3 + 1  # 5 segments -> 3 windows, 3 segments -> 1
+        only_a = index.search("Which animal does the speaker like?", media_id="a" * 16)
+        assert {s.media_id for s in only_a} == {"a" * 16}
+        assert only_a[0].start_s <= 15.0 <= only_a[0].end_s  # a window holding the cat line
+        again = NaiveIndex(container.embedder, paths, tmp_path / "cache")  # cached vectors
+        assert (again.vectors == index.vectors).all()
+    finally:
+        container.close()
