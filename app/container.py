@@ -90,13 +90,20 @@ class Container:
 
                 key = s.qdrant_api_key.get_secret_value() if s.qdrant_api_key else None
                 idx = QdrantChunkIndex.server(
-                    s.qdrant_url, self.embedder, api_key=key, collection=s.collection
+                    s.qdrant_url,
+                    self.embedder,
+                    api_key=key,
+                    collection=s.collection,
+                    keyword_weight=s.keyword_weight,
                 )
             elif s.index_backend == "qdrant-local":
                 from vectorstore.qdrant_index import QdrantChunkIndex
 
                 idx = QdrantChunkIndex.local(
-                    s.index_path / "qdrant-local", self.embedder, collection=s.collection
+                    s.index_path / "qdrant-local",
+                    self.embedder,
+                    collection=s.collection,
+                    keyword_weight=s.keyword_weight,
                 )
             else:
                 from vectorstore.edge_index import EdgeChunkIndex
@@ -105,6 +112,7 @@ class Container:
                     s.index_path / s.collection,
                     self.embedder,
                     min_free_bytes=s.min_free_disk_mb * 2**20,
+                    keyword_weight=s.keyword_weight,
                 )
         self._closers.append(idx)
         return idx

