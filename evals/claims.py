@@ -18,7 +18,11 @@ from dataclasses import dataclass, field
 from text_to_num import alpha2digit
 
 PAD_S = 3.0
-_SENTENCE_END = re.compile(r"(?<=[.!?।])\s+")
+# After . ! ? (or a closing quote after them), or after a citation's "]" when a new sentence
+# starts; a citation inside a sentence is followed by lower case and does not cut it.
+_SENTENCE_END = re.compile(
+    r"(?:(?<=[.!?।])|(?<=[.!?।][\"”»]))\s+|(?<=\])\s+(?=[A-Z\"“\u0900-\u0dff])"
+)
 _CLOCK = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _SCALE_WORD = re.compile(r"(\d+(?:\.\d+)?)\s*(million|billion|thousand)\b", re.IGNORECASE)
@@ -27,7 +31,11 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _CENTS = re.compile(r"(\d+)\s+(?:(?:euros?|dollars?|pounds?)\s+)?(\d{1,2})\b", re.IGNORECASE)
 _HALF = re.compile(r"(\d+)\s+and\s+a\s+half\b", re.IGNORECASE)
 _NAME = re.compile(r"(?<![\w'’])[A-Z][A-Za-z]+(?:[-'’][A-Za-z]+)*")
-_QUOTED = re.compile(r"[\"“”„«»]([^\"“”„«»]{2,80})[\"“”„«»]")
+_QUOTES = "\"“”„«»"
+_QUOTED = re.compile(r"[\"“”„«»]([^\"“”„«»]{2,400})[\"“”„«»]")
+# A quotation of the recording is ASR text while the reference is people's transcript: it
+# is supported when this share of its words is in the reference (all, for 1–3 words).
+QUOTE_MATCH = 0.7
 _SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9}
 # Capitalised words that are not names (sentence-internal capitals in ordinary answers).
 _NOT_NAMES = {
@@ -73,8 +81,8 @@ def names(sentence: str) -> set[str]:
     found = set()
     for m in _NAME.finditer(sentence):
         before = sentence[: m.start()].rstrip()
-        if not before or before.endswith((".", "!", "?", ":", "\n")):
-            continue  # the sentence's (or a clause's) first word
+        if not before or before.endswith((".", "!", "?", ":", "\n", *_QUOTES)):
+            continue  # the first word of the sentence, a clause or a quotation
         if m[0].casefold() not in _NOT_NAMES:
             found.add(m[0])
     return found
@@ -116,9 +124,11 @@ def _supported(sentence: str, reference: str) -> list[str]:
     for name in sorted(names(sentence)):
         if _fold(name) not in ref_words:
             missing.append(name)
-    ref_flat = " ".join(re.findall(r"\w+", reference.casefold()))
     for phrase in sorted(quoted(sentence)):
-        if " ".join(re.findall(r"\w+", phrase.casefold())) not in ref_flat:
+        words = [_fold(w) for w in re.findall(r"[\w'’-]+", phrase)]
+        found = sum(w in ref_words for w in words)
+        need = len(words) if len(words) <= 3 else QUOTE_MATCH * len(words)
+        if words and found < need:
             missing.append(f'"{phrase}"')
     return missing
 
@@ -156,12 +166,11 @@ def sentence_citations(
     """Split ``answer`` into sentences, each with the citations it leans on: its own, else
     the next one written after it, else the last one before it, else ``fallback``."""
     marks = [(m.start(), resolve(m)) for m in citation_re.finditer(answer)]
-    pieces: list[tuple[int, int]] = []
-    pos = 0
-    for part in _SENTENCE_END.split(answer):
-        start = answer.index(part, pos)
-        pieces.append((start, start + len(part)))
-        pos = start + len(part)
+    quotes = [m.span() for m in _QUOTED.finditer(answer)]
+    cuts = [m for m in _SENTENCE_END.finditer(answer)
+            if not any(a < m.start() < b for a, b in quotes)]  # never inside a quotation
+    bounds = [0, *(p for m in cuts for p in m.span()), len(answer)]
+    pieces = list(zip(bounds[::2], bounds[1::2], strict=True))
     out = []
     for start, end in pieces:
         own = [c for p, c in marks if start <= p < end]

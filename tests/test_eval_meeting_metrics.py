@@ -193,3 +193,19 @@ def test_summary_only_report_renders_without_questions():
                         metrics={"n": 0, "summaries": summaries})
     md = render_markdown(result)
     assert "| ES2008a | dev | 0.310 | 0.500 | 4 |  |" in md
+
+
+def test_quotations_stay_whole_and_match_by_words():
+    answer = ('The recording says: "Not one quick. But the industrial design is the first '
+              'one." [m @ 60-65] Then "Caramel." [m @ 12-15]')
+    pairs = sentence_citations(answer, CITE, _resolve)
+    assert [text for text, _ in pairs] == [
+        'The recording says: "Not one quick. But the industrial design is the first one."',
+        'Then "Caramel."',
+    ]
+    ref = ("Industrial Designer Not one quickly. But the I think that's the industrial design "
+           "is the first one.")
+    assert check_claims([(pairs[0][0], [Cited("m", 60, 65)])], lambda *a: ref).unsupported == 0
+    # a short quotation must be there word for word
+    assert check_claims([('She said "dolphin".', [Cited("m", 12, 15)])],
+                        _reference).unsupported == 1
