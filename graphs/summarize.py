@@ -20,6 +20,7 @@ Progress goes to an optional callback ``(stage, done, total)``.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -347,7 +348,7 @@ class Summarizer:
                 ))  # fmt: skip
         for p in parts:
             p.citation = format_citation(base["title"], p.start_s, p.end_s)
-        summary = str(data.get("summary", "")).strip()
+        summary = _PART_LABEL.sub("", str(data.get("summary", ""))).strip()
         return Summary(**base, summary=summary, points=points, parts=parts)
 
     # --- chapters -------------------------------------------------------------------------
@@ -438,6 +439,10 @@ class Summarizer:
             action_items=merge(actions, key=lambda a: f"{a.who} {a.what}"),
             parts=parts,
         )
+
+
+# the reduce prompt numbers its inputs "Part 1: …"; a small model may copy the label
+_PART_LABEL = re.compile(r"\bPart \d+:\s*")
 
 
 def _cite(title: str, line: Evidence) -> dict[str, Any]:

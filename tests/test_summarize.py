@@ -233,7 +233,7 @@ def test_a_length_limit_retries_the_window_in_halves(tools: Tools) -> None:
         reply({"summary": "They set a profit target."}),
         reply({"summary": "They discussed the design."}),
         reply({"summary": "They planned the schedule."}),
-        reply({"summary": "Budget, design and schedule.", "points": []}),
+        reply({"summary": "Part 1: Budget, design and schedule.", "points": []}),
     ])  # fmt: skip
     result = Summarizer(tools, model, window_tokens=200, workers=1).summarize(MEDIA)
     assert len(model.calls) == 6
