@@ -442,7 +442,7 @@ class Summarizer:
 
 
 # the reduce prompt numbers its inputs "Part 1: …"; a small model may copy the label
-_PART_LABEL = re.compile(r"\bPart \d+:\s*")
+_PART_LABEL = re.compile(r"(?:\bSummary of )?\bPart \d+:\s*", re.IGNORECASE)
 
 
 def _cite(title: str, line: Evidence) -> dict[str, Any]:

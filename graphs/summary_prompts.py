@@ -23,14 +23,17 @@ SYSTEM = (
 _TEXT = {"type": "string", "minLength": 1}
 
 
-def _text(max_chars: int) -> dict[str, Any]:
-    """A non-empty string of at most ``max_chars``: the grammar closes it there, so a small
-    model that would ramble on until ``max_tokens`` ends its sentence instead."""
-    return {"type": "string", "minLength": 1, "maxLength": max_chars}
+def _text(max_chars: int, min_chars: int = 1) -> dict[str, Any]:
+    """A string of ``min_chars`` to ``max_chars``: the grammar closes it at the maximum, so a
+    small model that would ramble on until ``max_tokens`` ends its sentence instead."""
+    return {"type": "string", "minLength": min_chars, "maxLength": max_chars}
 
 
 PART_CHARS = 350  # two or three sentences
 SUMMARY_CHARS = 700  # ~100 words, the length of QMSum's people-written summaries
+# at least ~40 words: over many parts the 0.5B model otherwise answers with a title
+# ("Conceptual design meeting" for a 33-minute meeting)
+SUMMARY_MIN_CHARS = 250
 _REF = {"type": "integer", "minimum": 1}
 
 
@@ -53,7 +56,10 @@ def _list(item: dict[str, Any], max_items: int) -> dict[str, Any]:
 
 
 SUMMARY_SCHEMA = _object(
-    {"summary": _text(SUMMARY_CHARS), "points": _list({"text": _text(160), "part": _REF}, 5)}
+    {
+        "summary": _text(SUMMARY_CHARS, SUMMARY_MIN_CHARS),
+        "points": _list({"text": _text(160), "part": _REF}, 5),
+    }
 )
 MINUTES_SCHEMA = _object(
     {
