@@ -182,6 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ap.add_argument("--explore", action="store_true", help="a grid of moment recipes")
     ap.add_argument("--hybrid", action="store_true", help="also BM25 fusions of each recipe")
+    ap.add_argument("--query-as", choices=["query", "passage"], default="query")
     ap.add_argument("--debias", type=float, default=None, help="centroid weight to try")
     args = ap.parse_args(argv)
 
@@ -218,7 +219,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"skip {meeting}: no transcript.json", file=sys.stderr)
             continue
         words = words_of(segments)
-        queries = np.stack([embedder.embed_query(q["question"]) for q in questions])
+        if args.query_as == "passage":  # symmetric: the question embedded like a passage
+            queries = embed_cached(embedder, [q["question"] for q in questions])
+        else:
+            queries = np.stack([embedder.embed_query(q["question"]) for q in questions])
         computed: dict[str, tuple[list[Unit], np.ndarray]] = {}
         for name, recipe in recipes.items():
             units = recipe(segments, words)
