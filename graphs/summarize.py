@@ -50,6 +50,8 @@ PART_MAX_TOKENS = 160
 SUMMARY_MAX_TOKENS = 360
 TITLE_MAX_TOKENS = 30
 MINUTES_MAX_TOKENS = 520
+MIN_SUMMARY_WORDS = 25  # shorter and no sentence end: a title, not a summary
+MAX_JOINED_WORDS = 120
 
 
 class Point(BaseModel):
@@ -320,8 +322,9 @@ class Summarizer:
                 messages = (
                     sp.direct_summary_messages(texts, language, words=self.summary_words)
                     if direct
-                    else sp.summary_messages(texts, language, final=True,
-                                             words=self.summary_words)  # fmt: skip
+                    else sp.summary_messages(
+                        texts, language, final=True, words=self.summary_words
+                    )  # fmt: skip
                 )
                 try:
                     return self._call(messages, sp.SUMMARY_SCHEMA, "summary", SUMMARY_MAX_TOKENS)
@@ -349,6 +352,13 @@ class Summarizer:
         for p in parts:
             p.citation = format_citation(base["title"], p.start_s, p.end_s)
         summary = _PART_LABEL.sub("", str(data.get("summary", ""))).strip()
+        is_title = len(summary.split()) < MIN_SUMMARY_WORDS and not summary.endswith(
+            (".", "!", "?", "।")
+        )
+        if parts and is_title:
+            # over many parts the 0.5B model may answer with a title ("Conceptual design
+            # meeting" for a 33-minute meeting): the part summaries say more
+            summary = " ".join(" ".join(p.text for p in parts).split()[:MAX_JOINED_WORDS])
         return Summary(**base, summary=summary, points=points, parts=parts)
 
     # --- chapters -------------------------------------------------------------------------

@@ -337,3 +337,16 @@ def test_the_transcript_is_read_in_slices_each_line_once(tools: Tools) -> None:
     later = [ln.start_s for ln in transcript_lines(tools, MEDIA, 250.0, 400.0, slice_s=70.0)]
     # from the line overlapping 250 s to the one touching 400 s (the index overlaps inclusively)
     assert later == [240.0 + 20 * i for i in range(9)]
+
+
+def test_a_title_instead_of_a_summary_falls_back_to_the_part_summaries(tools: Tools) -> None:
+    model = ScriptedChat(responses=[
+        reply({"summary": "They set the budget."}),
+        reply({"summary": "They discussed the design."}),
+        reply({"summary": "They planned the schedule."}),
+        reply({"summary": "Conceptual design meeting", "points": []}),
+    ])  # fmt: skip
+    result = Summarizer(tools, model, window_tokens=200, workers=1).summarize(MEDIA)
+    assert result.summary == (
+        "They set the budget. They discussed the design. They planned the schedule."
+    )
