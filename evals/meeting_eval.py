@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evals.claims import Cited, ClaimCheck, check_claims, sentence_citations
+from ingestion.pipeline import file_sha256, media_id_of
 
 if TYPE_CHECKING:
     from app.container import Container
@@ -31,13 +32,11 @@ class MeetingLibrary:
 
     @classmethod
     def load(cls, folder: Path) -> MeetingLibrary:
-        from evals.runner import media_id_for
-
         lib = cls()
         for path in sorted(Path(folder).glob("*/manifest.json")):
             manifest = json.loads(path.read_text(encoding="utf-8"))
             audio = path.parent / manifest["audio"]
-            media_id = media_id_for(audio)
+            media_id = media_id_of(file_sha256(audio))
             lib.manifests[media_id] = manifest
             transcript = path.parent / "transcript.json"
             if transcript.is_file():

@@ -8,7 +8,6 @@ checked against the media durations and against the evidence the agent retrieved
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -33,6 +32,7 @@ from evals.metrics import (
     score_answer,
     score_search,
 )
+from ingestion.pipeline import file_sha256, media_id_of
 
 if TYPE_CHECKING:
     from app.container import Container
@@ -85,11 +85,7 @@ class EvalResult:
 
 def media_id_for(path: Path) -> str:
     """The registry id of a file: first 16 hex of its sha256 (as the ingestor assigns)."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
+    return media_id_of(file_sha256(Path(path)))
 
 
 def ingest_all(
