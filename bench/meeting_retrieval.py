@@ -202,9 +202,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "naive3 (baseline)": naive3,
         "current chunker": current,
         "moments (default)": moments(MomentParams()),
+        "moments +1 context": moments(MomentParams(context_before=1, context_after=1)),
     }
     if args.explore:
-        for ctx in ((0, 0), (2, 2)):
+        for ctx in ((2, 2),):
             for mn, mx in ((4.0, 12.0),):
                 p = MomentParams(min_s=mn, max_s=mx, context_before=ctx[0], context_after=ctx[1])
                 recipes[f"m ctx{ctx[0]}{ctx[1]} {mn:g}-{mx:g}s"] = moments(p)

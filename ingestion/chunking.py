@@ -103,8 +103,8 @@ class MomentParams:
     min_s: float = 4.0  # shorter sentences join their neighbour ("Yeah." is no moment)
     max_s: float = 12.0
     pause_s: float = 2.0  # a silence this long always ends a moment (and the context)
-    context_before: int = 1
-    context_after: int = 1
+    context_before: int = 0
+    context_after: int = 0
 
 
 @dataclass(frozen=True)
