@@ -103,6 +103,7 @@ class MomentParams:
     min_s: float = 4.0  # shorter sentences join their neighbour ("Yeah." is no moment)
     max_s: float = 12.0
     pause_s: float = 2.0  # a silence this long always ends a moment (and the context)
+    sentence_pause_s: float = 1.0  # a sentence end followed by this much silence ends one too
     context_before: int = 0
     context_after: int = 0
 
@@ -120,8 +121,11 @@ def moment_words(words: list[Word], params: MomentParams) -> list[list[Word]]:
     groups: list[list[Word]] = []
     current: list[Word] = []
     for word in words:
+        gap = word.start - current[-1].end if current else 0.0
         if current and (
-            word.start - current[-1].end >= params.pause_s
+            gap >= params.pause_s
+            # a finished sentence followed by a clear pause is a moment, however short
+            or (gap >= params.sentence_pause_s and current[-1].text.endswith(_SENTENCE_END))
             or (
                 word.end - current[0].start > params.max_s
                 and _ms(word.start) != _ms(current[0].start)
