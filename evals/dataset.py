@@ -57,6 +57,19 @@ class EvalItem(BaseModel):
         return value.strip()
 
 
+def read_jsonl(path: Path, error: type[Exception] = ValueError) -> list[dict]:
+    """One JSON object a line; blank lines and ``#`` comments skipped; a bad line raises
+    ``error`` naming the file and the line."""
+    rows = []
+    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip() and not line.lstrip().startswith("#"):
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise error(f"{path}:{lineno}: not JSON ({exc.msg})") from None
+    return rows
+
+
 def load_dataset(path: Path) -> list[EvalItem]:
     """Read and validate a dataset; media paths come back absolute and must exist."""
     path = Path(path)

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from evals.dataset import read_jsonl
+
 SPEECH_ROOT = Path("/usr/share/pocketsphinx/test/data")
 TEMPLATE = Path(__file__).with_name("devset.jsonl")
 SAMPLE_RATE = 16_000
@@ -237,14 +239,7 @@ def write_media(spec: MediaSpec, timeline: Timeline, path: Path) -> None:
 
 def load_template(path: Path = TEMPLATE) -> list[dict]:
     """The question template: one JSON object per line with a ``target`` clip/slide id."""
-    rows = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip() and not line.lstrip().startswith("#"):
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise DevsetError(f"{path}:{lineno}: not JSON ({exc.msg})") from None
-    return rows
+    return read_jsonl(path, DevsetError)
 
 
 def build_devset(out_dir: Path, *, root: Path = SPEECH_ROOT, template: Path = TEMPLATE) -> Path:

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from evals.dataset import read_jsonl
 from evals.meeting_speech import PIPER, encode_m4a, speak_turns
 
 SOURCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "qmsum-ami"
@@ -158,14 +159,7 @@ def _write_json(path: Path, payload: Any) -> None:
 
 def load_questions(path: Path = QUESTIONS) -> list[dict[str, Any]]:
     """The pointed questions (one JSON object a line)."""
-    rows = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip() and not line.lstrip().startswith("#"):
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{lineno}: not JSON ({exc.msg})") from None
-    return rows
+    return read_jsonl(path)
 
 
 def turn_windows(manifest: dict[str, Any], refs: Sequence[int | str]) -> list[list[float]]:
