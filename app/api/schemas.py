@@ -8,11 +8,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.answering import Answer, Speak, Speech
-from app.lifecycle.records import MediaState
+from app.lifecycle.records import JobState, MediaState
 from graphs.agent import AskResult
 from vectorstore.schema import Hit, Source
 
-JobStatus = Literal["queued", "running", "ready", "failed"]
 MAX_QUESTION_CHARS = 4000
 
 
@@ -21,13 +20,8 @@ class UploadAccepted(BaseModel):
     job_id: str
 
 
-class JobOut(BaseModel):
-    job_id: str
-    media_id: str
-    status: JobStatus
-    stage: str | None = None
-    progress: float = 0.0
-    error: str | None = None
+class JobOut(JobState):
+    """A job as the API shows it (no internal timestamps)."""
 
 
 class MediaOut(MediaState):

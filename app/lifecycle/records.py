@@ -41,13 +41,18 @@ class MediaRecord(MediaState):
     sha256: str
 
 
-class JobRecord(BaseModel):
+class JobState(BaseModel):
+    """What a job's public view shows (``GET /v1/jobs/{id}``)."""
+
     job_id: str
     media_id: str
     status: Status
     stage: str | None = None
     progress: float = 0.0
     error: str | None = None
+
+
+class JobRecord(JobState):
     created_at: datetime
     updated_at: datetime
 
