@@ -92,3 +92,13 @@ def test_what_the_question_says_is_not_a_claim() -> None:
 def test_quoted_words_must_be_in_the_evidence() -> None:
     assert claims.supported('She called it "smart".', [ANIMAL.text])
     assert not claims.supported('She called it "adorable".', [ANIMAL.text])
+
+
+def test_one_shared_word_does_not_support_a_sentence_of_new_content() -> None:
+    # the demo's wrong citation: one word in common ("dolphin") among five new ones
+    question = "What does the designer think of animals?"
+    invented = "The dolphin was banned from the aquarium by council inspectors."
+    assert claims.missing(claims.extract(invented, question), [ANIMAL.text])
+    # a close paraphrase with most of its words in the evidence is still supported
+    paraphrase = "The designer would draw a dolphin because dolphins are smart."
+    assert claims.supported(paraphrase, [ANIMAL.text], question)
