@@ -42,14 +42,35 @@ class EvalSplit(StrEnum):
     all = "all"
 
 
-def _meetings_dataset(folder: Path, split: EvalSplit) -> Path:
+def _meetings_dataset(
+    folder: Path, split: EvalSplit, langs: list[str], groups: list[str]
+) -> Path:
+    """The split's question file; with ``--lang``/``--group`` a subset of it written beside
+    it (so the media paths stay relative to the same folder)."""
     dataset = folder / f"dataset-{split.value}.jsonl"
     if not dataset.is_file():
         raise typer.BadParameter(
             f"{dataset} not found: build the set first with `python -m evals.meetings {folder}`",
             param_hint="--meetings-dir",
         )
-    return dataset
+    if not langs and not groups:
+        return dataset
+    lines = [line for line in dataset.read_text(encoding="utf-8").splitlines() if line.strip()]
+    keep = [
+        line
+        for line, row in ((line, json.loads(line)) for line in lines)
+        if (not langs or row.get("lang") in langs) and (not groups or row.get("group") in groups)
+    ]
+    if not keep:
+        raise typer.BadParameter(
+            f"no {split.value} question has lang in {langs or 'any'} and group in "
+            f"{groups or 'any'}",
+            param_hint="--lang/--group",
+        )
+    name = f".dataset-{split.value}-{'+'.join(langs) or 'all'}-{'+'.join(groups) or 'all'}.jsonl"
+    subset = folder / name
+    subset.write_text("\n".join(keep) + "\n", encoding="utf-8")
+    return subset
 
 
 def _print_table(console: Console, title: str, rows: dict[str, dict[str, Any]]) -> None:
@@ -81,6 +102,14 @@ def eval_command(
     meetings_dir: Annotated[
         Path, typer.Option(help="Where `python -m evals.meetings` built the set.")
     ] = Path(".chronorag/meetings"),
+    langs: Annotated[
+        list[str] | None,
+        typer.Option("--lang", help="Meetings: only questions in this language (repeatable)."),
+    ] = None,
+    groups: Annotated[
+        list[str] | None,
+        typer.Option("--group", help="Meetings: only this group: pointed or qmsum (repeatable)."),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write report.md, a PNG chart and JSON here.")
     ] = None,
@@ -101,7 +130,9 @@ def eval_command(
     if meetings:
         if dataset is not None:
             raise typer.BadParameter("give either DATASET or --set meetings", param_hint="DATASET")
-        dataset = _meetings_dataset(meetings_dir, split)
+        dataset = _meetings_dataset(meetings_dir, split, langs or [], groups or [])
+    elif langs or groups:
+        raise typer.BadParameter("--lang/--group filter the meetings set", param_hint="--set")
     elif dataset is None:
         raise typer.BadParameter("a dataset file is required (or --set meetings)",
                                  param_hint="DATASET")

@@ -143,3 +143,22 @@ def test_eval_needs_a_dataset_or_the_meetings_set(subset, tmp_path):
     summary = runner.invoke(app, ["eval", str(subset), "--mode", "summary"],
                             env=_env(tmp_path / "home"))
     assert summary.exit_code == 2 and "--set meetings" in summary.output
+
+
+def test_eval_meetings_subset_by_language_and_group(tmp_path):
+    from app.cli_eval import EvalSplit, _meetings_dataset
+
+    rows = [
+        {"media": "A/a.m4a", "question": "q1", "lang": "en", "group": "pointed"},
+        {"media": "A/a.m4a", "question": "q2", "lang": "hi", "group": "pointed"},
+        {"media": "A/a.m4a", "question": "q3", "lang": "en", "group": "qmsum"},
+    ]
+    (tmp_path / "dataset-dev.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    subset = _meetings_dataset(tmp_path, EvalSplit.dev, ["en"], ["pointed"])
+    assert subset.parent == tmp_path  # media paths stay relative to the same folder
+    assert [json.loads(line)["question"] for line in subset.read_text().splitlines()] == ["q1"]
+    assert _meetings_dataset(tmp_path, EvalSplit.dev, [], []) == tmp_path / "dataset-dev.jsonl"
+    nothing = runner.invoke(app, ["eval", "--set", "meetings", "--split", "dev", "--lang", "ta",
+                                  "--meetings-dir", str(tmp_path)], env=_env(tmp_path / "home"))
+    assert nothing.exit_code == 2 and "no dev question" in nothing.output
+    assert not (tmp_path / "home" / "chronorag.sqlite3").exists()
