@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from app.lifecycle import lease as leases
+from app.lifecycle.keeper import renewing
 from app.lifecycle.lifecycle import Lifecycle, ProgressFn, Run
 from app.lifecycle.records import JobRecord, MediaRecord
 from ingestion.errors import MediaError
@@ -125,6 +126,8 @@ class Ingestion:
             return self._job_failed(job, "the media was deleted")
         with self._lock(job.media_id):
             try:
+                if job.attempts > 1:  # re-claimed: start from a clean item, whatever was left
+                    self.lifecycle.discard(job.media_id)
                 path = Path(media.path)
                 if media_id_of(file_sha256(path)) != job.media_id:
                     run.fail("the stored file no longer matches its id")
@@ -147,7 +150,8 @@ class Ingestion:
         return IngestOutcome(job.media_id, "", "failed", None, None, 0, error)
 
     def _run(self, run: Run, path: Path, recorded_at: datetime | None) -> None:
-        result = self.pipeline.run(path, run.media_id, run, recorded_at=recorded_at)
+        with renewing(run, self.lifecycle.renew_s):
+            result = self.pipeline.run(path, run.media_id, run, recorded_at=recorded_at)
         run.ready(
             kind=result.kind,
             duration_s=result.duration_s,

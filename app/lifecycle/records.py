@@ -55,6 +55,7 @@ class JobState(BaseModel):
 class JobRecord(JobState):
     created_at: datetime
     updated_at: datetime
+    attempts: int = 0  # how many times a worker claimed it (a re-claim after a lost lease)
 
 
 @dataclass(frozen=True)
