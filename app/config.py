@@ -157,6 +157,15 @@ class Settings(BaseSettings):
     recover_every_s: float = Field(
         default=30.0, gt=0, description="A worker looks for expired leases this often."
     )
+    # Qdrant cluster: how a new collection is laid out (None: the server's default)
+    qdrant_shard_number: int | None = Field(default=None, ge=1)
+    qdrant_replication_factor: int | None = Field(default=None, ge=1)
+    qdrant_write_consistency: int | None = Field(
+        default=None, ge=1, description="Replicas that must confirm a write."
+    )
+    qdrant_attempts: int = Field(
+        default=4, ge=1, description="Tries per Qdrant call on transient errors."
+    )
 
     @cached_property
     def data_dir(self) -> Path:

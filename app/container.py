@@ -95,7 +95,7 @@ class Container:
         idx: ChunkIndex
         with self._lock:
             if s.qdrant_url:
-                from vectorstore.qdrant_index import QdrantChunkIndex
+                from vectorstore.qdrant_index import ClusterParams, QdrantChunkIndex
 
                 key = s.qdrant_api_key.get_secret_value() if s.qdrant_api_key else None
                 idx = QdrantChunkIndex.server(
@@ -104,6 +104,12 @@ class Container:
                     api_key=key,
                     collection=s.collection,
                     keyword_weight=s.keyword_weight,
+                    cluster=ClusterParams(
+                        s.qdrant_shard_number,
+                        s.qdrant_replication_factor,
+                        s.qdrant_write_consistency,
+                    ),
+                    attempts=s.qdrant_attempts,
                 )
             elif s.index_backend == "qdrant-local":
                 from vectorstore.qdrant_index import QdrantChunkIndex

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from app.lifecycle import lease as leases
 from app.lifecycle.ingest import Interrupted
+from app.lifecycle.keeper import LeaseLost
 
 if TYPE_CHECKING:
     from app.container import Container
@@ -133,6 +134,10 @@ class IngestWorker:
                 log.exception("recovery failed; retried in %.0f s", every)
 
     def _loop(self) -> None:
+        try:  # models first: a job claimed before they load would sit on an idle lease
+            _ = self.container.ingestor
+        except Exception:
+            log.exception("could not load the ingestion pipeline")
         while not self._stop.is_set():
             with leases.held() as lease:  # held before the claim: never seen as abandoned
                 try:
@@ -155,6 +160,9 @@ class IngestWorker:
         try:
             outcome = self.container.ingestor.run_job(job, lease, self._stop.is_set)
             status, duration, error = outcome.status, outcome.duration_s, outcome.error
+        except LeaseLost as exc:  # expired while it ran: the job is another worker's now
+            log.warning("job %s: lease lost; left to its new holder", job.job_id)
+            status, duration, error = "lost", None, str(exc)
         except Interrupted as exc:
             log.warning("job %s interrupted by shutdown; requeued at next start", job.job_id)
             status, duration, error = "interrupted", None, str(exc)

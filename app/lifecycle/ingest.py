@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from app.lifecycle import lease as leases
-from app.lifecycle.keeper import renewing
+from app.lifecycle.keeper import LeaseLost, renewing
 from app.lifecycle.lifecycle import Lifecycle, ProgressFn, Run
 from app.lifecycle.records import JobRecord, MediaRecord
 from ingestion.errors import MediaError
@@ -118,7 +118,8 @@ class Ingestion:
     ) -> IngestOutcome:
         """Ingest the stored file of a job claimed under ``lease`` (held by the caller).
         Every failure ends as a ``failed`` job with its reason; an error while
-        ``stopping()`` raises :class:`Interrupted` instead."""
+        ``stopping()`` raises :class:`Interrupted` instead, and a run whose lease expired
+        and was taken over raises :class:`LeaseLost` (the job is the new holder's)."""
         store = self.lifecycle.store
         run = self.lifecycle.run_for(job, lease)
         media = store.get_media(job.media_id)
@@ -138,8 +139,11 @@ class Ingestion:
                     # shutting down under a running job (its index may be closed already):
                     # leave it ``running``; the next start cleans and requeues it
                     raise Interrupted(str(exc)) from exc
-                log.exception("ingestion of %s failed", job.media_id)
+                if not isinstance(exc, LeaseLost):
+                    log.exception("ingestion of %s failed", job.media_id)
                 run.fail(str(exc) or type(exc).__name__)
+        if run.lost.is_set():
+            raise LeaseLost(f"job {job.job_id}: another worker holds {job.media_id} now")
         record = store.get_media(job.media_id)
         if record is None:
             return self._job_failed(job, "the media was deleted while it was being indexed")

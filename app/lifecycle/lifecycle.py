@@ -138,6 +138,7 @@ class Run:
             if self.job_id is not None:
                 self.store.update_job(self.job_id, status="failed", error=error)
         else:
+            self.lost.set()
             log.warning("%s was taken over by another run; leaving it alone", self.media_id)
 
 
