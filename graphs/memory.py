@@ -11,6 +11,7 @@ PostgreSQL advisory lock.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +46,12 @@ def open_checkpointer(
         pool.open(wait=True, timeout=30)
         try:
             with pool.connection() as conn:
-                conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK,))
+                # poll, never block: the migrations build indexes CONCURRENTLY, which waits
+                # for every open statement, a blocked pg_advisory_lock call included
+                while not conn.execute(
+                    "SELECT pg_try_advisory_lock(%s) AS got", (_SETUP_LOCK,)
+                ).fetchone()["got"]:
+                    time.sleep(0.1)
                 try:
                     PostgresSaver(conn).setup()
                 finally:

@@ -62,3 +62,36 @@ def test_reopening_an_existing_database_keeps_its_rows(pg_url: str) -> None:
         assert store.get_media("b" * 16).title == "kept"
     finally:
         store.close()
+
+
+def test_chat_memory_checkpointers_of_replicas_starting_at_once(pg_url: str) -> None:
+    """``PostgresSaver.setup()`` races when replicas start together; ours runs locked."""
+    from langgraph.checkpoint.base import empty_checkpoint
+
+    from graphs.memory import open_checkpointer
+
+    start = threading.Barrier(4)
+    opened, errors = [], []
+
+    def replica() -> None:
+        start.wait()
+        try:
+            opened.append(open_checkpointer(pg_url, pool_size=2))
+        except BaseException as exc:  # collected: a failed replica fails the test below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=replica) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    try:
+        assert errors == [] and len(opened) == 4
+        config = {"configurable": {"thread_id": "t-1", "checkpoint_ns": ""}}
+        checkpoint = empty_checkpoint()
+        opened[0].saver.put(config, checkpoint, {"source": "input", "step": 0}, {})
+        seen = opened[3].saver.get_tuple(config)  # another replica reads the same thread
+        assert seen is not None and seen.checkpoint["id"] == checkpoint["id"]
+    finally:
+        for memory in opened:
+            memory.close()
