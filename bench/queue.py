@@ -34,7 +34,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# this file's folder first on sys.path would make it the stdlib's ``queue`` for everyone
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
@@ -119,6 +122,7 @@ def _drain(store: MediaStore, total: int, timeout: float = 1800.0) -> None:
 def throughput(root: Path, database_url: str, qdrant: str, workers: int, files: list[Path],
                warm: list[Path]) -> float:  # fmt: skip
     """Jobs per minute of ``workers`` worker processes on ``files`` (after a warm-up)."""
+    root.mkdir(parents=True, exist_ok=True)
     home, collection = root / "home", f"bench_{root.name.replace('-', '_')}"
     settings = Settings(home=home, database_url=database_url or None, qdrant_url=qdrant,
                         collection=collection)  # fmt: skip
