@@ -31,6 +31,7 @@ bench: setup
 	$(PY) bench/ask.py
 	$(PY) bench/speech.py
 	$(PY) bench/load.py
+	$(PY) bench/queue.py
 
 eval: setup
 	$(PY) -m evals.devset .chronorag/devset

@@ -58,20 +58,40 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=10)
 
 
-def worker() -> None:
-    """Run the ingestion worker alone (needs a Qdrant server shared with the service)."""
+def worker(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object per finished job.")
+    ] = False,
+) -> None:
+    """Run the ingestion worker alone (needs a Qdrant server shared with the service; with
+    CHRONORAG_DATABASE_URL any number of workers on any machines share one queue)."""
+    import dataclasses
+    import json
+    import logging
+
     from app.config import Settings
     from app.container import Container
-    from app.worker import IngestWorker
+    from app.worker import IngestWorker, JobResult
 
     settings = Settings()
     if not settings.qdrant_url:
         typer.echo(f"error: {WORKER_NEEDS_SERVER}", err=True)
         raise typer.Exit(2)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per index request
+    queue = "PostgreSQL" if settings.database_url else str(settings.db_path)
+
+    def finished(result: JobResult) -> None:
+        if as_json:
+            typer.echo(json.dumps(dataclasses.asdict(result)))
+        else:
+            typer.echo(f"job {result.job_id} ({result.media_id}): {result.status}"
+                       + (f" — {result.error}" if result.error else ""))  # fmt: skip
+
     container = Container(settings)
     try:
-        typer.echo(f"worker: {settings.worker_concurrency} thread(s), queue {settings.db_path}")
-        IngestWorker(container).run_forever()
+        typer.echo(f"worker: {settings.worker_concurrency} thread(s), queue {queue}", err=True)
+        IngestWorker(container, on_finished=finished).run_forever()
     finally:
         container.close()
 

@@ -143,6 +143,30 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     worker_concurrency: int = 1
 
+    # --- scale-out: one PostgreSQL database shared by workers and app replicas ---------
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql://… for the registry, job queue and chat memory; else SQLite.",
+    )
+    database_pool_size: int = Field(default=8, ge=1, description="Connections per process.")
+    # a lease of another host expires when its holder has not renewed it for this long
+    lease_stale_s: float = Field(default=120.0, gt=0, description="Lease expiry (seconds).")
+    lease_renew_s: float = Field(
+        default=20.0, gt=0, description="A running job renews its lease this often."
+    )
+    recover_every_s: float = Field(
+        default=30.0, gt=0, description="A worker looks for expired leases this often."
+    )
+    # Qdrant cluster: how a new collection is laid out (None: the server's default)
+    qdrant_shard_number: int | None = Field(default=None, ge=1)
+    qdrant_replication_factor: int | None = Field(default=None, ge=1)
+    qdrant_write_consistency: int | None = Field(
+        default=None, ge=1, description="Replicas that must confirm a write."
+    )
+    qdrant_attempts: int = Field(
+        default=4, ge=1, description="Tries per Qdrant call on transient errors."
+    )
+
     @cached_property
     def data_dir(self) -> Path:
         path = self.home.expanduser().resolve()

@@ -16,7 +16,7 @@ from app.config import Settings
 if TYPE_CHECKING:
     from app.lifecycle import Lifecycle
     from app.lifecycle.ingest import Ingestion
-    from app.lifecycle.registry import Registry
+    from app.lifecycle.store import MediaStore
     from graphs.agent import Agent
     from graphs.llm_server import LlamaServer
     from graphs.vlm import VLMClient
@@ -42,11 +42,18 @@ class Container:
 
     # --- storage ----------------------------------------------------------------------
     @cached_property
-    def registry(self) -> Registry:
-        """The media/job store (reads; every state change goes through ``lifecycle``)."""
+    def registry(self) -> MediaStore:
+        """The media/job store (reads; every state change goes through ``lifecycle``):
+        PostgreSQL when ``database_url`` is set (shared by workers and replicas), else
+        SQLite under the home."""
+        s = self.settings
+        if s.database_url:
+            from app.lifecycle.postgres_store import PostgresStore
+
+            return PostgresStore(s.database_url, max_size=s.database_pool_size)
         from app.lifecycle.registry import Registry
 
-        return Registry(self.settings.db_path)
+        return Registry(s.db_path)
 
     @cached_property
     def lifecycle(self) -> Lifecycle:
@@ -59,6 +66,8 @@ class Container:
             lambda: self.index,  # opened only when points must be removed
             keyframes_dir=s.keyframes_dir,
             media_dir=s.media_dir,
+            stale_s=s.lease_stale_s,
+            renew_s=s.lease_renew_s,
         )
 
     @cached_property
@@ -86,7 +95,7 @@ class Container:
         idx: ChunkIndex
         with self._lock:
             if s.qdrant_url:
-                from vectorstore.qdrant_index import QdrantChunkIndex
+                from vectorstore.qdrant_index import ClusterParams, QdrantChunkIndex
 
                 key = s.qdrant_api_key.get_secret_value() if s.qdrant_api_key else None
                 idx = QdrantChunkIndex.server(
@@ -95,6 +104,12 @@ class Container:
                     api_key=key,
                     collection=s.collection,
                     keyword_weight=s.keyword_weight,
+                    cluster=ClusterParams(
+                        s.qdrant_shard_number,
+                        s.qdrant_replication_factor,
+                        s.qdrant_write_consistency,
+                    ),
+                    attempts=s.qdrant_attempts,
                 )
             elif s.index_backend == "qdrant-local":
                 from vectorstore.qdrant_index import QdrantChunkIndex
@@ -252,7 +267,7 @@ class Container:
 
         s = self.settings
         checkpointer = open_checkpointer(
-            s.checkpointer_url, sqlite_path=s.data_dir / "threads.sqlite3"
+            s.checkpointer_url or s.database_url, sqlite_path=s.data_dir / "threads.sqlite3"
         )
         self._closers.append(checkpointer)
         return Agent(

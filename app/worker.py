@@ -6,7 +6,10 @@ process is gone has its half-written points removed and goes back to the queue, 
 nothing is lost and nothing half-indexed is ever searchable. Concurrency is bounded:
 uploads beyond it wait in the queue. ``chronorag worker`` runs the same loop as its
 own process, which only makes sense when the index is a Qdrant server shared by all
-processes. Claiming, progress and the end of a job belong to ``app/lifecycle``.
+processes. While it runs it recovers again every ``recover_every_s``: a worker on
+another machine that died mid-job stops renewing its lease, the lease expires
+(``lease_stale_s``) and its job is cleaned and requeued for a live worker.
+Claiming, progress and the end of a job belong to ``app/lifecycle``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from app.lifecycle import lease as leases
 from app.lifecycle.ingest import Interrupted
+from app.lifecycle.keeper import LeaseLost
 
 if TYPE_CHECKING:
     from app.container import Container
@@ -59,6 +63,7 @@ class IngestWorker:
         self._wake = threading.Condition()
         self._pending_wakes = 0
         self._threads: list[threading.Thread] = []
+        self._sweeper: threading.Thread | None = None
         self._busy = 0
         self._done = 0
         self._lock = threading.Lock()
@@ -78,6 +83,8 @@ class IngestWorker:
             t = threading.Thread(target=self._loop, name=f"chronorag-ingest-{i}", daemon=True)
             t.start()
             self._threads.append(t)
+        self._sweeper = threading.Thread(target=self._sweep, name="chronorag-recover", daemon=True)
+        self._sweeper.start()
 
     def stop(self, timeout: float | None = 5.0) -> None:
         """Ask the threads to finish; a job still running is requeued at the next start."""
@@ -86,6 +93,9 @@ class IngestWorker:
         for t in self._threads:
             t.join(timeout)
         self._threads.clear()
+        if self._sweeper is not None:
+            self._sweeper.join(timeout)
+            self._sweeper = None
 
     def wake(self, n: int = 1) -> None:
         """A job was queued: let an idle thread look now rather than at its next poll."""
@@ -114,7 +124,20 @@ class IngestWorker:
             }
 
     # --- the loop ---------------------------------------------------------------------
+    def _sweep(self) -> None:
+        every = self.container.settings.recover_every_s
+        while not self._stop.wait(every):
+            try:
+                if self.recover():
+                    self.wake(self.concurrency)  # requeued jobs: claim them now
+            except Exception:
+                log.exception("recovery failed; retried in %.0f s", every)
+
     def _loop(self) -> None:
+        try:  # models first: a job claimed before they load would sit on an idle lease
+            _ = self.container.ingestor
+        except Exception:
+            log.exception("could not load the ingestion pipeline")
         while not self._stop.is_set():
             with leases.held() as lease:  # held before the claim: never seen as abandoned
                 try:
@@ -137,6 +160,9 @@ class IngestWorker:
         try:
             outcome = self.container.ingestor.run_job(job, lease, self._stop.is_set)
             status, duration, error = outcome.status, outcome.duration_s, outcome.error
+        except LeaseLost as exc:  # expired while it ran: the job is another worker's now
+            log.warning("job %s: lease lost; left to its new holder", job.job_id)
+            status, duration, error = "lost", None, str(exc)
         except Interrupted as exc:
             log.warning("job %s interrupted by shutdown; requeued at next start", job.job_id)
             status, duration, error = "interrupted", None, str(exc)

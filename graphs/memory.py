@@ -2,17 +2,23 @@
 
 Embedded: SQLite (``langgraph-checkpoint-sqlite``) in the data dir. Scale-out: a
 ``postgresql://`` URL selects the Postgres checkpointer
-(``langgraph-checkpoint-postgres``), shared by every API worker.
+(``langgraph-checkpoint-postgres``) on a connection pool, shared by every app replica: a
+follow-up may land on any replica. ``PostgresSaver.setup()`` is not safe when two
+replicas start at once (both insert the same migration row), so it runs under a
+PostgreSQL advisory lock.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
+
+_SETUP_LOCK = 0x6C616E6767726170  # pg_advisory_lock key for the checkpointer's migrations
 
 
 @dataclass
@@ -23,19 +29,37 @@ class Checkpointer:
     close: Callable[[], None]
 
 
-def open_checkpointer(url: str | None = None, *, sqlite_path: Path | None = None) -> Checkpointer:
+def open_checkpointer(
+    url: str | None = None, *, sqlite_path: Path | None = None, pool_size: int = 4
+) -> Checkpointer:
     """Postgres when ``url`` is ``postgres(ql)://…``; otherwise SQLite at ``sqlite_path``."""
     if url:
         if not url.startswith(("postgres://", "postgresql://")):
             raise ValueError(f"checkpointer URL must be postgresql://…, got {url.split(':')[0]}:")
-        import psycopg
         from langgraph.checkpoint.postgres import PostgresSaver
         from psycopg.rows import dict_row
+        from psycopg_pool import ConnectionPool
 
-        conn = psycopg.connect(url, autocommit=True, prepare_threshold=0, row_factory=dict_row)
-        saver = PostgresSaver(conn)
-        saver.setup()
-        return Checkpointer(saver, conn.close)
+        # the settings langgraph-checkpoint-postgres documents for a pool
+        kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+        pool = ConnectionPool(url, min_size=1, max_size=pool_size, kwargs=kwargs, open=False)
+        pool.open(wait=True, timeout=30)
+        try:
+            with pool.connection() as conn:
+                # poll, never block: the migrations build indexes CONCURRENTLY, which waits
+                # for every open statement, a blocked pg_advisory_lock call included
+                while not conn.execute(
+                    "SELECT pg_try_advisory_lock(%s) AS got", (_SETUP_LOCK,)
+                ).fetchone()["got"]:
+                    time.sleep(0.1)
+                try:
+                    PostgresSaver(conn).setup()
+                finally:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
+        except BaseException:
+            pool.close()
+            raise
+        return Checkpointer(PostgresSaver(pool), pool.close)
     if sqlite_path is None:
         raise ValueError("an SQLite path is required when no checkpointer URL is given")
     from langgraph.checkpoint.sqlite import SqliteSaver

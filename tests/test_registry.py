@@ -1,10 +1,12 @@
-"""The lifecycle's SQLite store: state transitions, atomic claims that lease the item,
-compare-and-set ends of a run, and a registry made before leases existing opens fine."""
+"""The lifecycle's stores — SQLite (``Registry``) and PostgreSQL (``PostgresStore``, on a
+real server), the same tests both ways: state transitions, atomic claims that lease the
+item, compare-and-set ends of a run; a SQLite registry made before leases opens fine."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 
 from app.lifecycle.records import Lease
 from app.lifecycle.registry import Registry
+from app.lifecycle.store import MediaStore
 
 
 def _lease(token: str = "t1", host: str = "host-a") -> Lease:
@@ -19,13 +22,11 @@ def _lease(token: str = "t1", host: str = "host-a") -> Lease:
 
 
 @pytest.fixture
-def registry(tmp_path: Path) -> Registry:
-    reg = Registry(tmp_path / "db" / "chronorag.sqlite3")
-    yield reg
-    reg.close()
+def registry(open_store: Callable[[], MediaStore]) -> MediaStore:
+    return open_store()
 
 
-def _add(reg: Registry, media_id: str, title: str = "Weekly sync") -> None:
+def _add(reg: MediaStore, media_id: str, title: str = "Weekly sync") -> None:
     reg.upsert_media(
         media_id,
         title=title,
@@ -35,7 +36,7 @@ def _add(reg: Registry, media_id: str, title: str = "Weekly sync") -> None:
     )
 
 
-def test_media_moves_queued_running_ready(registry: Registry) -> None:
+def test_media_moves_queued_running_ready(registry: MediaStore) -> None:
     _add(registry, "a" * 16)
     rec = registry.get_media("a" * 16)
     assert rec is not None and rec.status == "queued" and rec.progress == 0
@@ -66,7 +67,7 @@ def test_media_moves_queued_running_ready(registry: Registry) -> None:
     assert registry.list_media("failed") == []
 
 
-def test_failed_media_keeps_its_error_and_reingest_resets(registry: Registry) -> None:
+def test_failed_media_keeps_its_error_and_reingest_resets(registry: MediaStore) -> None:
     _add(registry, "b" * 16, "Demo")
     registry.update_media("b" * 16, status="failed", error="no audio stream")
     rec = registry.get_media("b" * 16)
@@ -78,7 +79,7 @@ def test_failed_media_keeps_its_error_and_reingest_resets(registry: Registry) ->
     assert (rec.status, rec.error, rec.title) == ("queued", None, "Demo (again)")
 
 
-def test_titles_delete_and_bad_fields(registry: Registry) -> None:
+def test_titles_delete_and_bad_fields(registry: MediaStore) -> None:
     _add(registry, "c" * 16, "Budget review")
     _add(registry, "d" * 16, "Standup")
     assert registry.titles(["c" * 16, "d" * 16, "e" * 16]) == {
@@ -100,7 +101,7 @@ def test_titles_delete_and_bad_fields(registry: Registry) -> None:
     assert registry.get_job(job.job_id).status == "queued"
 
 
-def test_jobs_are_claimed_oldest_first_and_finish(registry: Registry) -> None:
+def test_jobs_are_claimed_oldest_first_and_finish(registry: MediaStore) -> None:
     _add(registry, "f" * 16)
     jobs = [registry.create_job("f" * 16) for _ in range(5)]  # same second: tie on created_at
     claimed = [registry.claim_job(_lease(f"t{i}")) for i in range(5)]
@@ -113,9 +114,10 @@ def test_jobs_are_claimed_oldest_first_and_finish(registry: Registry) -> None:
 
 
 @pytest.mark.parametrize("shared_connection", [True, False], ids=["threads", "connections"])
-def test_claim_job_is_atomic_across_threads(tmp_path: Path, shared_connection: bool) -> None:
-    path = tmp_path / "q.sqlite3"
-    main = Registry(path)
+def test_claim_job_is_atomic_across_threads(
+    open_store: Callable[[], MediaStore], shared_connection: bool
+) -> None:
+    main = open_store()
     _add(main, "9" * 16)
     created = {main.create_job("9" * 16).job_id for _ in range(60)}
     claims: dict[str, list[str]] = {}
@@ -123,13 +125,11 @@ def test_claim_job_is_atomic_across_threads(tmp_path: Path, shared_connection: b
     start = threading.Barrier(6)
 
     def worker(name: str) -> None:
-        reg = main if shared_connection else Registry(path)
+        reg = main if shared_connection else open_store()
         start.wait()
         while (job := reg.claim_job(_lease(name))) is not None:
             with lock:
                 claims.setdefault(job.job_id, []).append(name)
-        if reg is not main:
-            reg.close()
 
     threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(6)]
     for t in threads:
@@ -138,10 +138,9 @@ def test_claim_job_is_atomic_across_threads(tmp_path: Path, shared_connection: b
         t.join(timeout=60)
     assert set(claims) == created  # every job claimed …
     assert all(len(owners) == 1 for owners in claims.values())  # … exactly once
-    main.close()
 
 
-def test_claim_leases_the_item_and_only_its_holder_ends_the_run(registry: Registry) -> None:
+def test_claim_leases_the_item_and_only_its_holder_ends_the_run(registry: MediaStore) -> None:
     _add(registry, "7" * 16)
     job = registry.create_job("7" * 16)
     holder = _lease("holder")
@@ -170,7 +169,7 @@ def test_claim_leases_the_item_and_only_its_holder_ends_the_run(registry: Regist
     assert registry.running() == []
 
 
-def test_requeue_and_interrupt_only_while_the_lease_is_unchanged(registry: Registry) -> None:
+def test_requeue_and_interrupt_only_while_the_lease_is_unchanged(registry: MediaStore) -> None:
     _add(registry, "8" * 16)
     _add(registry, "6" * 16)
     job = registry.create_job("8" * 16)
@@ -211,3 +210,24 @@ def test_a_registry_from_before_leases_opens_and_recovers(tmp_path: Path) -> Non
         assert reg.job_counts() == {"queued": 0, "running": 0, "ready": 0, "failed": 0}
     finally:
         reg.close()
+
+
+def test_renew_take_over_and_attempts_act_only_for_the_holder(registry: MediaStore) -> None:
+    _add(registry, "4" * 16)
+    job = registry.create_job("4" * 16)
+    assert registry.claim_job(_lease("first")).attempts == 1
+    assert registry.renew("4" * 16, "first")
+    assert not registry.renew("4" * 16, "stranger")
+    # recovery's first step: only the lease it saw can be taken over, and only once
+    assert not registry.take_over("4" * 16, "stranger", _lease("recoverer", "host-b"))
+    assert registry.take_over("4" * 16, "first", _lease("recoverer", "host-b"))
+    assert not registry.take_over("4" * 16, "first", _lease("late", "host-c"))
+    assert not registry.renew("4" * 16, "first")  # the old holder has lost it
+    (item,) = registry.running()
+    assert (item.lease.host, item.lease.token, item.job_id) == ("host-b", "recoverer", job.job_id)
+    assert registry.requeue("4" * 16, "recoverer", job.job_id)
+    again = registry.claim_job(_lease("second"))
+    assert (again.job_id, again.attempts) == (job.job_id, 2)
+    # heartbeats and the store's clock are one clock: a fresh lease is not in the future
+    (item,) = registry.running()
+    assert item.lease.heartbeat_at <= registry.clock()

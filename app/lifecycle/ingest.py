@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from app.lifecycle import lease as leases
+from app.lifecycle.keeper import LeaseLost, renewing
 from app.lifecycle.lifecycle import Lifecycle, ProgressFn, Run
 from app.lifecycle.records import JobRecord, MediaRecord
 from ingestion.errors import MediaError
@@ -117,7 +118,8 @@ class Ingestion:
     ) -> IngestOutcome:
         """Ingest the stored file of a job claimed under ``lease`` (held by the caller).
         Every failure ends as a ``failed`` job with its reason; an error while
-        ``stopping()`` raises :class:`Interrupted` instead."""
+        ``stopping()`` raises :class:`Interrupted` instead, and a run whose lease expired
+        and was taken over raises :class:`LeaseLost` (the job is the new holder's)."""
         store = self.lifecycle.store
         run = self.lifecycle.run_for(job, lease)
         media = store.get_media(job.media_id)
@@ -125,6 +127,8 @@ class Ingestion:
             return self._job_failed(job, "the media was deleted")
         with self._lock(job.media_id):
             try:
+                if job.attempts > 1:  # re-claimed: start from a clean item, whatever was left
+                    self.lifecycle.discard(job.media_id)
                 path = Path(media.path)
                 if media_id_of(file_sha256(path)) != job.media_id:
                     run.fail("the stored file no longer matches its id")
@@ -135,8 +139,11 @@ class Ingestion:
                     # shutting down under a running job (its index may be closed already):
                     # leave it ``running``; the next start cleans and requeues it
                     raise Interrupted(str(exc)) from exc
-                log.exception("ingestion of %s failed", job.media_id)
+                if not isinstance(exc, LeaseLost):
+                    log.exception("ingestion of %s failed", job.media_id)
                 run.fail(str(exc) or type(exc).__name__)
+        if run.lost.is_set():
+            raise LeaseLost(f"job {job.job_id}: another worker holds {job.media_id} now")
         record = store.get_media(job.media_id)
         if record is None:
             return self._job_failed(job, "the media was deleted while it was being indexed")
@@ -147,7 +154,8 @@ class Ingestion:
         return IngestOutcome(job.media_id, "", "failed", None, None, 0, error)
 
     def _run(self, run: Run, path: Path, recorded_at: datetime | None) -> None:
-        result = self.pipeline.run(path, run.media_id, run, recorded_at=recorded_at)
+        with renewing(run, self.lifecycle.renew_s):
+            result = self.pipeline.run(path, run.media_id, run, recorded_at=recorded_at)
         run.ready(
             kind=result.kind,
             duration_s=result.duration_s,

@@ -11,7 +11,10 @@
 - ``recover`` finds running items whose lease holder is gone (killed, crashed, the
   container restarted), removes their half-written points and keyframes, and puts a
   service job back in the queue or marks a direct ingest ``failed: interrupted``.
-  It runs when a worker starts, before a direct ingest, and on ``list_media``/``delete``.
+  It runs when a worker starts (and every ``recover_every_s`` while it runs), before a
+  direct ingest, and on ``list_media``/``delete``. A lease held on another machine expires
+  when it was not renewed for ``stale_s`` (on the store's clock); a run renews it every
+  ``renew_s`` (``keeper.renewing``) and, once it finds it lost, touches nothing more.
 - ``delete`` refuses an item a live run holds, hides it (not searchable), then removes
   its points, keyframes and stored upload, then its rows.
 
@@ -23,12 +26,14 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
 from app.lifecycle import lease as leases
+from app.lifecycle.keeper import LeaseLost
 from app.lifecycle.progress import Throttle
 from app.lifecycle.records import JobRecord, Lease, Leased, MediaRecord, Status
 from app.lifecycle.store import MediaStore
@@ -63,6 +68,7 @@ class Run:
         self.lifecycle, self.media_id, self.lease, self.job_id = lifecycle, media_id, lease, job_id
         self._callback = callback
         self._throttle = Throttle()
+        self.lost = threading.Event()  # set when the lease was found taken over or gone
 
     @property
     def store(self) -> MediaStore:
@@ -73,6 +79,8 @@ class Run:
         self.store.update_media(self.media_id, kind=kind, duration_s=duration_s)
 
     def progress(self, stage: str, fraction: float) -> None:
+        if self.lost.is_set():
+            raise LeaseLost(f"{self.media_id} is no longer leased to this run")
         fraction = min(max(float(fraction), 0.0), 1.0)
         if not self._throttle.admit(stage, fraction):
             return
@@ -100,7 +108,11 @@ class Run:
         return done
 
     def fail(self, error: str) -> None:
-        """Remove what the run wrote, then mark the item (and its job) failed."""
+        """Remove what the run wrote, then mark the item (and its job) failed. A run that
+        lost its lease leaves the item to its new holder."""
+        if not self._holds():
+            self._lost(error)
+            return
         try:
             self.lifecycle.discard(self.media_id)
         except Exception as cleanup:
@@ -111,12 +123,22 @@ class Run:
         ):
             self._lost(error)
 
+    def _holds(self) -> bool:
+        if self.lost.is_set():
+            return False
+        try:
+            return self.store.renew(self.media_id, self.lease.token)
+        except Exception:  # cannot tell: clean up as before (finish decides)
+            log.exception("could not check the lease of %s", self.media_id)
+            return True
+
     def _lost(self, error: str) -> None:
         if self.store.get_media(self.media_id) is None:  # deleted: drop what we wrote
             self.lifecycle.discard(self.media_id)
             if self.job_id is not None:
                 self.store.update_job(self.job_id, status="failed", error=error)
         else:
+            self.lost.set()
             log.warning("%s was taken over by another run; leaving it alone", self.media_id)
 
 
@@ -131,12 +153,14 @@ class Lifecycle:
         keyframes_dir: Path,
         media_dir: Path,
         stale_s: float = 900.0,
+        renew_s: float = 20.0,
     ) -> None:
         self.store = store
         self._points = points
         self.keyframes_dir = Path(keyframes_dir)
         self.media_dir = Path(media_dir)
         self.stale_s = stale_s
+        self.renew_s = renew_s
 
     # --- reads that recover first -----------------------------------------------------
     def list_media(self, status: Status | None = None) -> list[MediaRecord]:
@@ -251,26 +275,33 @@ class Lifecycle:
         queue, direct ingests become ``failed: ingestion was interrupted``. Live runs (here
         or in other processes) are left alone. Returns what was recovered."""
         recovered = []
+        now = self.store.clock()  # heartbeats are on the store's clock
         for item in self.store.running():
             if only is not None and item.media_id != only:
                 continue
-            if not leases.abandoned(item.lease, stale_s=self.stale_s):
+            if not leases.abandoned(item.lease, stale_s=self.stale_s, now=now):
                 continue
-            token = item.lease.token if item.lease else None
-            try:
-                self.discard(item.media_id)  # before the row changes: nobody writes yet
-            except Exception:
-                log.exception("could not clean %s; retried at the next recovery", item.media_id)
-                continue
-            if item.job_id is not None:
-                done = self.store.requeue(item.media_id, token, item.job_id)
-            else:
-                done = self.store.interrupt(item.media_id, token, _interrupted(item.lease))
-            if done:
+            if self._recover_one(item):
                 recovered.append(item)
         if recovered:
             log.info("recovered %d interrupted ingestion(s)", len(recovered))
         return recovered
+
+    def _recover_one(self, item: Leased) -> bool:
+        """Take the abandoned lease over (one recoverer wins; the job stays ``running`` so
+        nobody claims it meanwhile), remove what the dead run wrote, then requeue or fail."""
+        token = item.lease.token if item.lease else None
+        with leases.held() as mine:
+            if not self.store.take_over(item.media_id, token, mine):
+                return False  # another process recovered it (or it ended) meanwhile
+            try:
+                self.discard(item.media_id)
+            except Exception:  # still ours, abandoned once ``mine`` ends: retried later
+                log.exception("could not clean %s; retried at the next recovery", item.media_id)
+                return False
+            if item.job_id is not None:
+                return self.store.requeue(item.media_id, mine.token, item.job_id)
+            return self.store.interrupt(item.media_id, mine.token, _interrupted(item.lease))
 
 
 def _interrupted(holder: Lease | None) -> str:

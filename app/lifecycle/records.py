@@ -55,6 +55,8 @@ class JobState(BaseModel):
 class JobRecord(JobState):
     created_at: datetime
     updated_at: datetime
+    attempts: int = 0  # how many times a worker claimed it (a re-claim after a lost lease)
+    owner: str | None = None  # "host:pid" of the worker that claimed it last
 
 
 @dataclass(frozen=True)

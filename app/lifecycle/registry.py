@@ -5,7 +5,7 @@ Every method is one transaction, so each lifecycle step is atomic: a claim takes
 oldest queued job *and* leases its media; ``finish`` and ``requeue`` only act while the
 caller's lease is still the one recorded (compare-and-set). Only
 :class:`app.lifecycle.Lifecycle` writes here in production; the state rules live there.
-A PostgreSQL store would be one more class with these methods (see ``store.MediaStore``).
+``postgres_store.PostgresStore`` is the same store on PostgreSQL (see ``store.MediaStore``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import get_args
 
+from app.lifecycle.columns import JOB_FIELDS, MEDIA_FIELDS, STATUSES, checked, sql_values
 from app.lifecycle.records import JobRecord, Lease, Leased, MediaRecord, Status
 
 _SCHEMA = """
@@ -59,14 +59,8 @@ _LEASE_COLUMNS = {
     "lease_token": "TEXT",
     "heartbeat_at": "TEXT",
 }
+_JOB_COLUMNS = {"attempts": "INTEGER NOT NULL DEFAULT 0"}  # claims of the job so far
 _CLEAR_LEASE = "lease_host=NULL, lease_pid=NULL, lease_token=NULL, heartbeat_at=NULL"
-
-_MEDIA_FIELDS = frozenset(
-    {"title", "path", "kind", "duration_s", "language", "recorded_at", "status", "stage",
-     "progress", "error", "chunks"}
-)  # fmt: skip
-_JOB_FIELDS = frozenset({"status", "stage", "progress", "error"})
-_JOB_STATUSES: tuple[str, ...] = get_args(Status)
 
 
 def _now() -> str:
@@ -75,10 +69,6 @@ def _now() -> str:
 
 def _media(row: sqlite3.Row) -> MediaRecord:
     return MediaRecord(**{k: row[k] for k in MediaRecord.model_fields})
-
-
-def _sql_values(fields: dict[str, object]) -> dict[str, object]:
-    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in fields.items()}
 
 
 class Registry:
@@ -99,6 +89,10 @@ class Registry:
             for name, kind in _LEASE_COLUMNS.items():
                 if name not in have:
                     db.execute(f"ALTER TABLE media ADD COLUMN {name} {kind}")
+            have = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
+            for name, kind in _JOB_COLUMNS.items():
+                if name not in have:
+                    db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -123,12 +117,7 @@ class Registry:
         self, table: str, key: str, value: str, allowed: frozenset[str], fields: dict[str, object]
     ) -> None:
         """Set ``fields`` (checked against ``allowed``; statuses against ``Status``) of one row."""
-        bad = set(fields) - allowed
-        if bad:
-            raise ValueError(f"unknown {table.rstrip('s')} fields: {sorted(bad)}")
-        if "status" in fields and fields["status"] not in _JOB_STATUSES:
-            raise ValueError(f"unknown status {fields['status']!r}: use {_JOB_STATUSES}")
-        values = _sql_values(fields)
+        values = sql_values(checked(table, allowed, fields))
         values["updated_at"] = _now()
         sets = ", ".join(f"{k}=?" for k in values)
         with self._tx() as db:
@@ -172,7 +161,7 @@ class Registry:
         return record
 
     def update_media(self, media_id: str, **fields: object) -> None:
-        self._update("media", "media_id", media_id, _MEDIA_FIELDS, fields)
+        self._update("media", "media_id", media_id, MEDIA_FIELDS, fields)
 
     def get_media(self, media_id: str) -> MediaRecord | None:
         rows = self._rows("SELECT * FROM media WHERE media_id=?", (media_id,))
@@ -208,6 +197,10 @@ class Registry:
             db.execute("DELETE FROM media WHERE media_id=?", (media_id,))
 
     # --- leases -----------------------------------------------------------------------
+    def clock(self) -> datetime:
+        """Now, on the clock heartbeats are written with (this host's)."""
+        return datetime.now(UTC)
+
     def running(self) -> list[Leased]:
         """Every ``running`` item with its lease and the running job it belongs to."""
         rows = self._rows(
@@ -242,6 +235,27 @@ class Registry:
                     (stage, progress, now, job_id),
                 )
 
+    def renew(self, media_id: str, token: str) -> bool:
+        """Renew the lease ``token`` holds (no progress); False when it holds it no more."""
+        now = _now()
+        with self._tx() as db:
+            held = db.execute(
+                "UPDATE media SET heartbeat_at=? WHERE media_id=? AND lease_token=?",
+                (now, media_id, token),
+            ).rowcount
+        return held == 1
+
+    def take_over(self, media_id: str, token: str | None, lease: Lease) -> bool:
+        """Move a ``running`` item from the lease ``token`` (``None``: no lease) to ``lease``
+        (recovery's first step: exactly one recoverer wins)."""
+        with self._tx() as db:
+            done = db.execute(
+                "UPDATE media SET lease_host=?, lease_pid=?, lease_token=?, heartbeat_at=?"
+                " WHERE media_id=? AND status='running' AND lease_token IS ?",
+                (lease.host, lease.pid, lease.token, _now(), media_id, token),
+            ).rowcount
+        return done == 1
+
     def finish(
         self,
         media_id: str,
@@ -255,10 +269,8 @@ class Registry:
         """End the run holding ``token``: the item and its job become ``status`` and the
         lease is released. False (nothing written to the item) when the item is gone or
         another run holds it now."""
-        bad = set(fields) - _MEDIA_FIELDS
-        if bad:
-            raise ValueError(f"unknown media fields: {sorted(bad)}")
-        values = _sql_values({**fields, "status": status, "error": error})
+        checked("media", MEDIA_FIELDS, fields)
+        values = sql_values({**fields, "status": status, "error": error})
         sets = ", ".join(f"{k}=?" for k in values)
         now = _now()
         job_stage, job_progress = ("done", 1.0) if status == "ready" else (None, None)
@@ -334,7 +346,7 @@ class Registry:
                 return None
             db.execute(
                 "UPDATE jobs SET status='running', owner=?, stage='starting', progress=0,"
-                " updated_at=? WHERE job_id=?",
+                " attempts=attempts+1, updated_at=? WHERE job_id=?",
                 (str(lease), now, row["job_id"]),
             )
             db.execute(
@@ -346,7 +358,7 @@ class Registry:
         return self.get_job(row["job_id"])
 
     def update_job(self, job_id: str, **fields: object) -> None:
-        self._update("jobs", "job_id", job_id, _JOB_FIELDS, fields)
+        self._update("jobs", "job_id", job_id, JOB_FIELDS, fields)
 
     def get_job(self, job_id: str) -> JobRecord | None:
         rows = self._rows("SELECT * FROM jobs WHERE job_id=?", (job_id,))
@@ -368,7 +380,7 @@ class Registry:
 
     def job_counts(self) -> dict[str, int]:
         """Number of jobs per status (all four statuses always present)."""
-        counts = dict.fromkeys(_JOB_STATUSES, 0)
+        counts = dict.fromkeys(STATUSES, 0)
         for row in self._rows("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status"):
             counts[row["status"]] = row["n"]
         return counts

@@ -1,10 +1,11 @@
 """``MediaStore``: the persistence the lifecycle needs, as one small Protocol.
 
-:class:`app.lifecycle.registry.Registry` (SQLite) implements it; a PostgreSQL store
-would be one more class with these methods, chosen in ``app/container.py``. Each
-method is one transaction; ``finish``/``requeue``/``interrupt`` act only while the
-given lease token still holds the item (compare-and-set), ``claim_job`` takes a job
-and leases its item at once, and ``upsert_media`` never overwrites a ``running`` item.
+:class:`app.lifecycle.registry.Registry` (SQLite) and
+:class:`app.lifecycle.postgres_store.PostgresStore` implement it; ``app/container.py``
+chooses. Each method is one transaction; ``heartbeat``/``renew``/``finish``/``requeue``/
+``interrupt`` act only while the given lease token still holds the item (compare-and-set),
+``claim_job`` takes a job and leases its item at once (no two claimers get the same job),
+and ``upsert_media`` never overwrites a ``running`` item.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class MediaStore(Protocol):
 
     def running(self) -> list[Leased]: ...
 
+    def clock(self) -> datetime: ...
+
     # --- transitions ---
     def upsert_media(
         self,
@@ -56,11 +59,17 @@ class MediaStore(Protocol):
 
     def create_job(self, media_id: str, status: Status = "queued") -> JobRecord: ...
 
+    def update_job(self, job_id: str, **fields: object) -> None: ...
+
     def claim_job(self, lease: Lease) -> JobRecord | None: ...
 
     def heartbeat(
         self, media_id: str, token: str, job_id: str | None, stage: str, progress: float
     ) -> None: ...
+
+    def renew(self, media_id: str, token: str) -> bool: ...
+
+    def take_over(self, media_id: str, token: str | None, lease: Lease) -> bool: ...
 
     def finish(
         self,
