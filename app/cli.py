@@ -388,7 +388,7 @@ def _register_feature_groups() -> None:
     """Feature modules add their own commands (models, serve/worker, eval)."""
     import importlib
 
-    for name in ("app.cli_models", "app.cli_serve", "app.cli_eval"):
+    for name in ("app.cli_models", "app.cli_serve", "app.cli_eval", "app.cli_mcp"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
