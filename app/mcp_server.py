@@ -30,16 +30,13 @@ from app.integrations.library import (
     playable_url,
     search_hits,
 )
-from graphs.citations import format_citation
 from graphs.mediatime import format_span, parse_clock
 
 Time = Annotated[
     float | str | None,
     Field(description="Media time: seconds (95.5) or a clock ('1:35', '1:01:35')."),
 ]
-MediaIds = Annotated[
-    list[str] | None, Field(description="Only these media (ids from list_media).")
-]
+MediaIds = Annotated[list[str] | None, Field(description="Only these media (ids from list_media).")]
 INSTRUCTIONS = (
     "ChronoRAG indexes recorded meetings and videos against time. Use search to find the "
     "moments where something was said or shown, ask for an answer with citations, "
@@ -114,8 +111,11 @@ def build_server(container: Container) -> MCPServer:
         start: Time = None,
         end: Time = None,
         source: Annotated[
-            Literal["speech", "screen", "caption"] | None,
-            Field(description="speech (what was said) or screen (on-screen text)."),
+            Literal["speech", "screen", "caption", "document"] | None,
+            Field(
+                description="speech (what was said), screen (on-screen text) or "
+                "document (attached slides, agenda, notes)."
+            ),
         ] = None,
         speaker: Annotated[str | None, Field(description="Only this speaker.")] = None,
         limit: Annotated[int, Field(ge=1, le=100)] = 5,
@@ -153,7 +153,9 @@ def build_server(container: Container) -> MCPServer:
                 "start_s": c.start_s,
                 "end_s": c.end_s,
                 "time": format_span(c.start_s, c.end_s),
-                "citation": format_citation(c.title, c.start_s, c.end_s),
+                "citation": c.label,
+                "page": c.page,
+                "document": c.document,
                 "quote": c.quote,
                 "url": playable_url(url, c.media_id, c.start_s, c.end_s),
             }

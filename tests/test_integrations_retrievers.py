@@ -19,7 +19,8 @@ from tests.library import LIBRARY_TITLE, Library
 from tests.media import MediaFixture
 
 ROOT = Path(__file__).resolve().parents[1]
-METADATA = {"media_id", "title", "start_s", "end_s", "speaker", "source", "time", "url"}
+METADATA = {"media_id", "title", "start_s", "end_s", "speaker", "source", "time", "url",
+            "document", "page"}  # fmt: skip
 
 
 def readme_examples() -> dict[str, str]:

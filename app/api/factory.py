@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.routing import compile_path
 
 from app.api import ask, clips, failures, health, jobs, media, openai_compat, search, transcripts
+from app.api import documents as media_documents
 from app.api.agent_bridge import AskRunner
 from app.api.auth import require_key
 from app.api.docs import docs_router
@@ -160,7 +161,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(docs_router(app))
     protected = [Depends(require_key)]
-    for module in (media, transcripts, clips, jobs, search, ask, openai_compat):
+    for module in (media, transcripts, clips, jobs, search, ask, openai_compat, media_documents):
         app.include_router(module.router, dependencies=protected, responses=_COMMON_ERRORS)
     app.router.routes.append(mcp_http.route)
 

@@ -28,7 +28,6 @@ from app.api.errors import invalid
 from app.api.limits import Busy
 from app.api.schemas import MAX_QUESTION_CHARS, AskOut
 from app.api.state import State
-from graphs.citations import format_citation
 
 router = APIRouter(tags=["openai"])
 MODEL_ID = "chronorag"
@@ -71,7 +70,7 @@ class ChatCompletionIn(BaseModel):
 def message_text(result: AskOut) -> str:
     """The answer, plus a Sources line for any citation the text does not already show
     (labels written exactly as the answer writes them, ``h:mm:ss`` past an hour)."""
-    labels = [format_citation(c.title, c.start_s, c.end_s) for c in result.citations]
+    labels = [c.label for c in result.citations]
     missing = [label for label in labels if label not in result.answer]
     if not missing:
         return result.answer

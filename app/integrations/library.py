@@ -3,7 +3,8 @@
 The MCP server and the LlamaIndex / LangChain retrievers all search through
 ``search_hits`` (``container.search`` with the CLI's checks) and describe a hit with
 ``hit_record``, so a hit reads the same in every integration: ``media_id``, ``title``,
-``source``, times (seconds and ``mm:ss``), ``speaker``, ``text`` and a playable URL.
+``source``, times (seconds and ``mm:ss``), ``speaker``, ``text``, a playable URL and,
+for a companion document's piece, its ``document`` name and ``page``.
 """
 
 from __future__ import annotations
@@ -128,4 +129,7 @@ def hit_record(hit: Hit, public_url: str) -> dict[str, Any]:
         "text": hit.text,
         "score": round(hit.score, 4),
         "url": playable_url(public_url, hit.media_id, hit.start_s, hit.end_s),
+        # a companion document's piece (source "document"): its name and page
+        "document": hit.document,
+        "page": hit.page,
     }
