@@ -52,6 +52,7 @@ class SourceChoice(StrEnum):
     speech = "speech"
     screen = "screen"
     caption = "caption"
+    document = "document"  # attached slides, agenda, notes (chronorag attach)
 
 
 class SpeakChoice(StrEnum):
