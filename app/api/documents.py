@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.requests import ClientDisconnect
 
+from app.api.errors import invalid
 from app.api.lookup import MediaId, get_record
 from app.api.state import State
 from app.api.uploads import FILE_FIELD, UploadError, receive_upload
@@ -77,6 +78,8 @@ async def attach_document(media_id: MediaId, request: Request, state: State) -> 
             idle_timeout_s=state.upload_idle_timeout_s,
         )
     except UploadError as exc:
+        if exc.status_code == 422:  # a validation error like FastAPI's own (the schema's)
+            invalid("body", FILE_FIELD, exc.detail)
         return JSONResponse(
             {"detail": exc.detail}, status_code=exc.status_code, headers={"Connection": "close"}
         )
@@ -86,7 +89,7 @@ async def attach_document(media_id: MediaId, request: Request, state: State) -> 
         files = [(upload.path, upload.filename)]
         (done,) = await anyio.to_thread.run_sync(attach, state.container, media_id, files)
     except DocumentError as exc:
-        raise HTTPException(422, str(exc)) from None
+        invalid("body", FILE_FIELD, str(exc), upload.filename)
     except NotAttachable as exc:
         raise HTTPException(409, str(exc)) from None
     finally:
