@@ -209,3 +209,16 @@ def test_deleting_the_media_deletes_its_documents(
         assert container.index.count(library.media_id) == 0
     finally:
         container.close()
+
+
+def test_retrievers_return_document_pieces_with_name_and_page(
+    served: LiveServer, small_library: Library, files: dict[str, Path]
+) -> None:
+    from app.integrations.langchain import ChronoRAGRetriever
+
+    assert post_document(served, small_library.media_id, files["deck"]).status_code == 201
+    retriever = ChronoRAGRetriever(container=served.state.container, source="document")
+    (top, *_) = retriever.invoke("monsoon flooding delays the ferry terminal")
+    assert top.metadata["document"] == "Deck.pdf" and top.metadata["page"] == 3
+    assert top.metadata["media_id"] == small_library.media_id
+    assert top.metadata["url"] is None  # nothing to play: the name and page say where

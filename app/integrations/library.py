@@ -128,8 +128,11 @@ def hit_record(hit: Hit, public_url: str) -> dict[str, Any]:
         "speaker": hit_speaker(hit),
         "text": hit.text,
         "score": round(hit.score, 4),
-        "url": playable_url(public_url, hit.media_id, hit.start_s, hit.end_s),
-        # a companion document's piece (source "document"): its name and page
+        # a companion document's piece (source "document") has no media time to play:
+        # its name and page say where it is
+        "url": None
+        if hit.source == "document"
+        else playable_url(public_url, hit.media_id, hit.start_s, hit.end_s),
         "document": hit.document,
         "page": hit.page,
     }
