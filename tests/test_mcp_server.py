@@ -5,7 +5,9 @@ gets a bad argument (a tool error naming it) and must keep serving afterwards.""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -153,9 +155,9 @@ def served(small_library: Library) -> Iterator[LiveServer]:
     server.stop()
 
 
-def over_http(server: LiveServer, session: Session, key: str = API_KEY) -> dict[str, Any]:
+def over_http(server: LiveServer, session: Session, key: str | None = API_KEY) -> dict[str, Any]:
     async def main() -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {key}"}
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
         async with httpx2.AsyncClient(headers=headers, timeout=300) as http:
             transport = streamable_http_client(f"{server.url}/mcp", http_client=http)
             async with Client(transport) as client:
@@ -193,3 +195,26 @@ def test_http_mount_serves_the_tools_and_survives_a_bad_argument(
     assert out["bad"].is_error and text(out["bad"]).endswith("query must not be blank")
     hits = ok(out["good"])["hits"]
     assert hits and {h["media_id"] for h in hits} == {small_library.media_id}
+
+
+def test_http_mount_without_a_key_accepts_only_local_hosts(
+    small_library: Library, tmp_path: Path
+) -> None:
+    """No API key: the SDK's DNS-rebinding guard is the protection (a page on another
+    host name cannot reach the tools through the browser)."""
+    home = tmp_path / "home"
+    shutil.copytree(small_library.home, home)
+    server = LiveServer(service_settings(home, api_key=None), run_worker=False).start()
+    try:
+
+        async def session(client: Client) -> dict[str, Any]:
+            return {"tools": {t.name for t in (await client.list_tools()).tools}}
+
+        assert over_http(server, session, key=None)["tools"] == TOOLS
+        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+        headers = {"Accept": "application/json, text/event-stream", "Host": "evil.example"}
+        with httpx.Client(base_url=server.url) as client:
+            response = client.post("/mcp", json=body, headers=headers)
+        assert response.status_code == 421, response.text
+    finally:
+        server.stop()
