@@ -52,6 +52,7 @@ class SourceChoice(StrEnum):
     speech = "speech"
     screen = "screen"
     caption = "caption"
+    document = "document"  # attached slides, agenda, notes (chronorag attach)
 
 
 class SpeakChoice(StrEnum):
@@ -220,16 +221,19 @@ def search(
         hits = c.search.search(req)
     fields = ("media_id", "title", "source", "start_s", "end_s", "text", "score")
     if as_json:
-        _emit_json([{k: getattr(h, k) for k in fields} for h in hits])
+        docs = ("document", "page")  # a companion document's piece also names its source
+        _emit_json([{k: getattr(h, k) for k in fields + docs * (h.source == "document")}
+                    for h in hits])  # fmt: skip
         return
     if not hits:
         err.print("no matches")
         return
     table = Table("when", "media", "source", "text", "score")
     for h in hits:
-        table.add_row(
-            f"{mmss(h.start_s)}–{mmss(h.end_s)}", h.title, h.source, h.text, f"{h.score:.3f}"
-        )
+        when = f"{mmss(h.start_s)}–{mmss(h.end_s)}"
+        if h.source == "document":
+            when = f"{h.document} p. {h.page}" if h.page else str(h.document)
+        table.add_row(when, h.title, h.source, h.text, f"{h.score:.3f}")
     out.print(table)
 
 
@@ -334,8 +338,7 @@ def ask(
         return
     out.print(result.answer, highlight=False)
     for cite in result.citations:
-        span = f"{mmss(cite.start_s)}–{mmss(cite.end_s)}"
-        out.print(f"  [cyan]\\[{cite.title} @ {span}][/] {cite.quote}")
+        out.print(f"  [cyan]\\{cite.label}[/] {cite.quote}")
     if result.audio_path:
         out.print(f"audio: {result.audio_path}")
     if result.video_path:
@@ -388,7 +391,8 @@ def _register_feature_groups() -> None:
     """Feature modules add their own commands (models, serve/worker, eval)."""
     import importlib
 
-    for name in ("app.cli_models", "app.cli_serve", "app.cli_eval"):
+    for name in ("app.cli_models", "app.cli_serve", "app.cli_eval", "app.cli_mcp",
+                 "app.cli_documents"):  # fmt: skip
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

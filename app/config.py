@@ -167,6 +167,14 @@ class Settings(BaseSettings):
         default=4, ge=1, description="Tries per Qdrant call on transient errors."
     )
 
+    # --- integrations (MCP server, retrievers, companion documents) --------------------
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The service's address as users reach it: playable links in MCP results.",
+    )
+    max_document_mb: int = Field(default=20, ge=1, description="Largest companion document.")
+    max_document_pages: int = Field(default=500, ge=1, description="Most pages in a document.")
+
     @cached_property
     def data_dir(self) -> Path:
         path = self.home.expanduser().resolve()

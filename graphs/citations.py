@@ -1,5 +1,9 @@
 """Timestamp citations ``[title @ mm:ss–mm:ss]``: format, parse, validate and repair.
 
+A companion document (slides, agenda, notes attached to a media item) is cited by name
+and page instead: ``[Deck.pdf p. 3]`` (``[notes.md]`` when it has no pages); it resolves
+to retrieved document evidence of that name, the same page first.
+
 An answer may cite only evidence the agent actually retrieved. A citation is valid
 when its title names a retrieved media item and its span overlaps a retrieved chunk
 of that item; it is then normalised to that chunk's exact span. An invalid citation
@@ -23,7 +27,13 @@ CITATION_RE = re.compile(
     rf"\[\s*(?P<title>[^\[\]@]+?)\s*@\s*(?P<start>{CLOCK})\s*"
     rf"(?:[-–—]|to)\s*(?P<end>{CLOCK})\s*\]"
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?।])\s+")
+DOC_CITATION_RE = re.compile(
+    r"\[\s*(?P<doc>[^\[\]@]+?\.(?:pdf|docx|md|markdown|txt))"
+    r"(?:\s*,?\s*(?:p\.|page|pp\.)\s*(?P<page>\d+))?\s*\]",
+    re.IGNORECASE,
+)
+# a sentence ends at . ! ? । and a space, but not inside a citation ("[Deck.pdf p. 3]")
+SENTENCE_END = re.compile(r"(?<=[.!?।])\s+(?![^\[\]]*\])")
 # \w alone splits Indic words at their vowel signs (combining marks are not \w): add
 # the Indic blocks U+0900–U+0DFF, minus the danda punctuation U+0964/U+0965.
 WORD_RE = re.compile(r"[\w\u0900-\u0963\u0966-\u0dff]+")
@@ -40,24 +50,49 @@ class Evidence(BaseModel):
     end_s: float
     text: str
     rank: int = 0  # retrieval order: lower is better
+    page: int | None = None  # documents: the page (``title`` is the document's name)
+
+    @property
+    def is_document(self) -> bool:
+        return self.source == "document"
 
     @property
     def key(self) -> tuple[str, str, int]:
+        if self.is_document:
+            return self.media_id, f"document/{self.title}", self.page or 0
         return self.media_id, self.source, round(self.start_s * 1000)
 
     @property
     def label(self) -> str:
+        if self.is_document:
+            return format_document_citation(self.title, self.page)
         return format_citation(self.title, self.start_s, self.end_s)
+
+    def citation(self) -> Citation:
+        return Citation(
+            media_id=self.media_id, title=self.title, start_s=self.start_s,
+            end_s=self.end_s, quote=quote(self.text), page=self.page,
+            document=self.is_document,
+        )  # fmt: skip
 
 
 class Citation(BaseModel):
-    """A validated citation, as returned to callers (CLI ``--json`` shape)."""
+    """A validated citation, as returned to callers (CLI ``--json`` shape). A document
+    citation has ``document`` set, ``title`` = the document's name and its ``page``."""
 
     media_id: str
     title: str
     start_s: float
     end_s: float
     quote: str
+    page: int | None = None
+    document: bool = False
+
+    @property
+    def label(self) -> str:
+        if self.document:
+            return format_document_citation(self.title, self.page)
+        return format_citation(self.title, self.start_s, self.end_s)
 
 
 def parse_mmss(text: str) -> float:
@@ -70,17 +105,25 @@ def format_citation(title: str, start_s: float, end_s: float) -> str:
     return f"[{title} @ {format_span(start_s, end_s)}]"
 
 
+def format_document_citation(document: str, page: int | None) -> str:
+    """``[Deck.pdf p. 3]``, or ``[notes.md]`` for a document without pages."""
+    return f"[{document} p. {page}]" if page is not None else f"[{document}]"
+
+
 @dataclass(frozen=True)
 class RawCitation:
     title: str
     start_s: float
     end_s: float
     span: tuple[int, int]  # character offsets in the text
+    page: int | None = None
+    document: bool = False
 
 
 def parse_citations(text: str) -> list[RawCitation]:
-    """Every ``[title @ mm:ss–mm:ss]`` in ``text`` (hyphen or en dash)."""
-    return [
+    """Every ``[title @ mm:ss–mm:ss]`` (hyphen or en dash) and ``[Deck.pdf p. 3]`` in
+    ``text``, in order."""
+    times = [
         RawCitation(
             m.group("title").strip(),
             parse_mmss(m.group("start")),
@@ -89,6 +132,22 @@ def parse_citations(text: str) -> list[RawCitation]:
         )
         for m in CITATION_RE.finditer(text)
     ]
+    docs = [
+        RawCitation(
+            m.group("doc").strip(),
+            0.0,
+            0.0,
+            m.span(),
+            page=int(m.group("page")) if m.group("page") else None,
+            document=True,
+        )  # fmt: skip
+        for m in DOC_CITATION_RE.finditer(text)
+    ]
+    return sorted(times + docs, key=lambda raw: raw.span)
+
+
+def strip_citations(text: str) -> str:
+    return DOC_CITATION_RE.sub(" ", CITATION_RE.sub(" ", text))
 
 
 def _words(text: str) -> set[str]:
@@ -104,7 +163,7 @@ def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
 
 
 def _shared(sentence: str, ev: Evidence) -> int:
-    return len(_words(CITATION_RE.sub(" ", sentence)) & _words(ev.text))
+    return len(_words(strip_citations(sentence)) & _words(ev.text))
 
 
 def _support(sentence: str, evidence: Sequence[Evidence]) -> Evidence | None:
@@ -118,9 +177,36 @@ def _support(sentence: str, evidence: Sequence[Evidence]) -> Evidence | None:
     return chosen
 
 
+def _resolve_document(
+    raw: RawCitation, sentence: str, evidence: Sequence[Evidence]
+) -> Evidence | None:
+    """A ``[Deck.pdf p. 3]``: that document's evidence, the words' page, else the nearest."""
+    same = [
+        ev for ev in evidence
+        if ev.is_document and _norm_title(ev.title) == _norm_title(raw.title)
+    ]  # fmt: skip
+    if not same:
+        return _support(sentence, evidence)
+    supported = _support(sentence, same)
+    on_page = [ev for ev in same if ev.page == raw.page]
+    if on_page:
+        cited = max(on_page, key=lambda ev: (_shared(sentence, ev), -ev.rank))
+        # a real page, but another page of the document says what the sentence says
+        if supported is not None and _shared(sentence, supported) > _shared(sentence, cited):
+            return supported
+        return cited
+    if supported is not None:
+        return supported
+    page = raw.page or 0
+    return min(same, key=lambda ev: (abs((ev.page or 0) - page), ev.rank))
+
+
 def resolve(raw: RawCitation, sentence: str, evidence: Sequence[Evidence]) -> Evidence | None:
     """The retrieved chunk a citation stands for, or None (drop it)."""
-    same_title = [ev for ev in evidence if _norm_title(ev.title) == _norm_title(raw.title)]
+    if raw.document:
+        return _resolve_document(raw, sentence, evidence)
+    timed = [ev for ev in evidence if not ev.is_document]
+    same_title = [ev for ev in timed if _norm_title(ev.title) == _norm_title(raw.title)]
     if not same_title:
         return _support(sentence, evidence)
     supported = _support(sentence, same_title)
@@ -184,7 +270,7 @@ def validate_answer(
     """
     if not evidence:
         return "", []
-    sentences = [s for s in _SENTENCE_END.split(answer.strip()) if s.strip()]
+    sentences = [s for s in SENTENCE_END.split(answer.strip()) if s.strip()]
     kept: list[tuple[str, list[Evidence]]] = []
     for sentence in sentences:
         raws = parse_citations(sentence)
@@ -195,7 +281,7 @@ def validate_answer(
                 chosen.append(ev)
         if raws and not chosen:
             continue
-        body = CITATION_RE.sub("", sentence).strip()
+        body = strip_citations(sentence).strip()
         body = re.sub(r"\s+([.!?।,])", r"\1", re.sub(r"\s{2,}", " ", body))
         if not WORD_RE.search(body):
             # a citation written after the full stop belongs to the previous sentence
@@ -225,14 +311,4 @@ def validate_answer(
         labels = " ".join(ev.label for ev in chosen)
         m = re.search(r"[.!?।]+$", body)
         out.append(f"{body[: m.start()]} {labels}{m.group(0)}" if m else f"{body} {labels}")
-    citations = [
-        Citation(
-            media_id=ev.media_id,
-            title=ev.title,
-            start_s=ev.start_s,
-            end_s=ev.end_s,
-            quote=quote(ev.text),
-        )
-        for ev in cited.values()
-    ]
-    return " ".join(out), citations
+    return " ".join(out), [ev.citation() for ev in cited.values()]

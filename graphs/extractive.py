@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graphs.citations import Citation, Evidence, quote
+from graphs.citations import Citation, Evidence
 from graphs.language import ANSWERED
 from graphs.words import content_words
 from vectorstore.embedders import Embedder
@@ -153,11 +153,4 @@ def extractive_answer(language: str, evidence: Evidence) -> tuple[str, Citation]
     said, shown = LEAD_INS.get(language, LEAD_INS["en"])
     lead = shown if evidence.source == "screen" else said
     text = " ".join(evidence.text.split())
-    citation = Citation(
-        media_id=evidence.media_id,
-        title=evidence.title,
-        start_s=evidence.start_s,
-        end_s=evidence.end_s,
-        quote=quote(evidence.text),
-    )
-    return f'{lead} "{text}" {evidence.label}', citation
+    return f'{lead} "{text}" {evidence.label}', evidence.citation()

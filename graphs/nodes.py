@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from langchain_core.language_models import BaseChatModel
 from langgraph.config import get_stream_writer
 
-from graphs.citations import CITATION_RE, Evidence, validate_answer
+from graphs.citations import CITATION_RE, SENTENCE_END, Evidence, validate_answer
 from graphs.extractive import QUOTABLE, RelevanceGate, extractive_answer, stem
 from graphs.language import REFUSALS, detect_language
 from graphs.llm import LengthLimitError, LLMError, json_call, llm_error
@@ -462,5 +462,5 @@ def _restates(answer: str, question: str) -> bool:
 def _first_sentences(text: str, limit: int) -> str:
     """At most ``limit`` sentences, without a citation cut off by the token limit."""
     text = re.sub(r"\[[^\]]*$", "", text).strip()
-    sentences = re.split(r"(?<=[.!?।])\s+", text)
+    sentences = SENTENCE_END.split(text)
     return " ".join(sentences[:limit]).strip()

@@ -140,12 +140,14 @@ class Tools:
         return [
             Evidence(
                 media_id=h.media_id,
-                title=h.title or self._title(h.media_id),
+                # a companion document is cited by its own name and page
+                title=h.document or h.title or self._title(h.media_id),
                 source=h.source,
                 start_s=round(h.start_s, 3),
                 end_s=round(h.end_s, 3),
                 text=h.text,
                 rank=rank + i,
+                page=h.page,
             )
             for i, h in enumerate(self._search.search(req))
         ]

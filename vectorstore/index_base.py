@@ -150,6 +150,13 @@ class BaseChunkIndex(ABC):
         with self._lock:
             self._delete(ChunkFilter(media_ids=(media_id,)))
 
+    def delete_document(self, media_id: str, document: str) -> None:
+        """Remove one companion document's pieces from a media item."""
+        with self._lock:
+            self._delete(
+                ChunkFilter(media_ids=(media_id,), sources=("document",), documents=(document,))
+            )
+
     # --- reads --------------------------------------------------------------------------
     def search(
         self,

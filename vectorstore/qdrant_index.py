@@ -60,6 +60,10 @@ def _client_filter(f: ChunkFilter) -> models.Filter | None:
         must.append(models.FieldCondition(key="end_s", range=models.Range(gte=float(f.start_s))))
     if f.sources is not None:
         must.append(models.FieldCondition(key="source", match=models.MatchAny(any=list(f.sources))))
+    if f.documents is not None:
+        must.append(
+            models.FieldCondition(key="document", match=models.MatchAny(any=list(f.documents)))
+        )
     if not must and not must_not:
         return None
     return models.Filter(must=must or None, must_not=must_not or None)

@@ -7,13 +7,14 @@ media time, and time filters are overlap filters.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-Source = Literal["speech", "screen", "caption"]
+Source = Literal["speech", "screen", "caption", "document"]
 
 _POINT_NAMESPACE = uuid.UUID("6f1c3a52-4f0e-4a8e-9d61-2b0a4f7f9c11")
 
@@ -35,6 +36,9 @@ class Chunk(BaseModel):
         description="What the embedder reads when it differs from ``text``: a speech moment "
         "with its neighbours. ``text`` and the span stay the moment's own.",
     )
+    # a companion document's piece (source "document", span 0–0: it has no media time)
+    document: str | None = Field(default=None, description="The document's name.")
+    page: int | None = Field(default=None, ge=1, description="Its page, when it has pages.")
 
     @property
     def embed_text(self) -> str:
@@ -48,8 +52,12 @@ class Chunk(BaseModel):
 
     @property
     def point_id(self) -> str:
-        """Deterministic id (media, source, start in ms): re-ingesting changes nothing."""
+        """Deterministic id (media, source, start in ms; a document's piece: its name,
+        page and text): re-ingesting changes nothing."""
         key = f"{self.media_id}/{self.source}/{round(self.start_s * 1000)}"
+        if self.source == "document":
+            digest = hashlib.sha256(self.text.encode()).hexdigest()[:16]
+            key = f"{self.media_id}/document/{self.document}/{self.page}/{digest}"
         return str(uuid.uuid5(_POINT_NAMESPACE, key))
 
 
@@ -76,6 +84,8 @@ class Hit(BaseModel):
     score: float
     language: str | None = None
     keyframe: str | None = None
+    document: str | None = None
+    page: int | None = None
 
     @classmethod
     def from_chunk(cls, chunk: Chunk, score: float, title: str = "") -> Hit:
@@ -89,4 +99,6 @@ class Hit(BaseModel):
             score=score,
             language=chunk.language,
             keyframe=chunk.keyframe,
+            document=chunk.document,
+            page=chunk.page,
         )

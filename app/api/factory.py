@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.routing import compile_path
 
 from app.api import ask, clips, failures, health, jobs, media, openai_compat, search, transcripts
+from app.api import documents as media_documents
 from app.api.agent_bridge import AskRunner
 from app.api.auth import require_key
 from app.api.docs import docs_router
@@ -25,6 +26,7 @@ from app.api.errors import validation_error
 from app.api.http_guards import BodyLimitMiddleware, SecurityHeadersMiddleware
 from app.api.json_guard import JsonGuardMiddleware
 from app.api.limits import RETRY_AFTER_S, Admission, Busy
+from app.api.mcp_mount import McpMount
 from app.api.metrics import Metrics, MetricsMiddleware
 from app.api.state import ServiceState
 from app.api.threads import ThreadMap
@@ -122,6 +124,7 @@ def create_app(
     state.warm_status = {name: "loading" for name in warm}
     if run_worker:
         state.worker = IngestWorker(container, on_finished=metrics.job_finished)
+    mcp_http = McpMount(state)  # MCP over streamable HTTP at /mcp, behind the key
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -134,7 +137,8 @@ def create_app(
             target=_warm, args=(state, list(warm)), name="chronorag-warm", daemon=True
         ).start()
         try:
-            yield
+            async with mcp_http.running():
+                yield
         finally:
             if state.worker is not None:
                 await anyio.to_thread.run_sync(state.worker.stop)
@@ -157,8 +161,9 @@ def create_app(
     app.include_router(health.router)
     app.include_router(docs_router(app))
     protected = [Depends(require_key)]
-    for module in (media, transcripts, clips, jobs, search, ask, openai_compat):
+    for module in (media, transcripts, clips, jobs, search, ask, openai_compat, media_documents):
         app.include_router(module.router, dependencies=protected, responses=_COMMON_ERRORS)
+    app.router.routes.append(mcp_http.route)
 
     from ingestion.errors import MediaError
 

@@ -1,11 +1,14 @@
 """HTTP-level guards: a size limit on request bodies, and security headers on responses.
 
 FastAPI reads a JSON body whole before validating it, so without a limit one request
-could fill the memory. Uploads (``POST /v1/media``) are exempt: they stream to disk
-under their own limit (``app.api.uploads``).
+could fill the memory. Uploads (``POST /v1/media`` and a media item's companion
+documents, ``POST /v1/media/{id}/documents``) are exempt: they stream to disk under
+their own limit (``app.api.uploads``).
 """
 
 from __future__ import annotations
+
+import re
 
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
@@ -13,6 +16,14 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 UPLOAD_PATH = "/v1/media"
+DOCUMENTS_PATH = re.compile(r"/v1/media/[^/]+/documents")
+
+
+def is_upload(scope: Scope) -> bool:
+    """A streamed multipart upload: media, or a media item's companion documents."""
+    if scope["type"] != "http" or scope["method"] != "POST":
+        return False
+    return scope["path"] == UPLOAD_PATH or DOCUMENTS_PATH.fullmatch(scope["path"]) is not None
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",  # a served file is never sniffed into HTML
     "Referrer-Policy": "no-referrer",
@@ -34,9 +45,7 @@ class BodyLimitMiddleware:
         self.app, self.max_bytes = app, max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (
-            scope["method"] == "POST" and scope["path"] == UPLOAD_PATH
-        ):
+        if scope["type"] != "http" or is_upload(scope):
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length", b"")

@@ -6,7 +6,9 @@ agent thread (see ``threads.ThreadMap``), so follow-ups keep their context.
 Citations are part of the message text (``[title @ mm:ss–mm:ss]``); when the answer
 text lacks one the agent cited, a "Sources" line lists them. ``media_ids`` and
 ``thread_id`` may be passed as extra body fields. System prompts are ignored: the
-agent's grounding rules are not negotiable.
+agent's grounding rules are not negotiable. What chat front-ends add (sampling knobs,
+``tools``, ``metadata``, per-message ``name``/``id``…) is accepted and ignored;
+``stream_options.include_usage`` ends a stream with the usage chunk the spec defines.
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ from app.api.errors import invalid
 from app.api.limits import Busy
 from app.api.schemas import MAX_QUESTION_CHARS, AskOut
 from app.api.state import State
-from graphs.citations import format_citation
 
 router = APIRouter(tags=["openai"])
 MODEL_ID = "chronorag"
+# the agent makes several model calls per answer; their tokens are not counted here
+NO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
 
 
 class ContentPart(BaseModel):
@@ -49,11 +52,17 @@ class ChatMessage(BaseModel):
         return self.content or ""
 
 
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    include_usage: bool = False
+
+
 class ChatCompletionIn(BaseModel):
     model_config = ConfigDict(extra="allow")
     model: str = Field(default=MODEL_ID, max_length=200)
     messages: list[ChatMessage] = Field(min_length=1, max_length=500)
     stream: bool = False
+    stream_options: StreamOptions | None = None
     media_ids: list[str] | None = Field(default=None, max_length=1000)
     thread_id: str | None = Field(default=None, min_length=1, max_length=200)
 
@@ -61,7 +70,7 @@ class ChatCompletionIn(BaseModel):
 def message_text(result: AskOut) -> str:
     """The answer, plus a Sources line for any citation the text does not already show
     (labels written exactly as the answer writes them, ``h:mm:ss`` past an hour)."""
-    labels = [format_citation(c.title, c.start_s, c.end_s) for c in result.citations]
+    labels = [c.label for c in result.citations]
     missing = [label for label in labels if label not in result.answer]
     if not missing:
         return result.answer
@@ -119,18 +128,23 @@ async def chat_completions(body: ChatCompletionIn, runner: Runner, state: State)
                     "finish_reason": "stop",
                 }
             ],
-            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            "usage": NO_USAGE,
             "thread_id": thread_id,
         }
 
-    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, str]:
-        payload = {
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+
+    def chunk(delta: dict[str, Any] | None, finish: str | None = None) -> dict[str, str]:
+        choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
+        payload: dict[str, Any] = {
             "id": cid,
             "object": "chat.completion.chunk",
             "created": created,
             "model": body.model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            "choices": choices,
         }
+        if include_usage:  # null on every chunk but the last, which has no choices
+            payload["usage"] = None if delta is not None else NO_USAGE
         return {"data": json.dumps(payload, ensure_ascii=False)}
 
     async def stream() -> AsyncIterator[dict[str, str]]:
@@ -157,6 +171,8 @@ async def chat_completions(body: ChatCompletionIn, runner: Runner, state: State)
             yield chunk({"content": text})
         state.threads.remember([*history, ("user", question), ("assistant", sent)], thread_id)
         yield chunk({}, "stop")
+        if include_usage:
+            yield chunk(None)
         yield {"data": "[DONE]"}
 
     runner.admission.check()  # a 503 now, not an error chunk after a 200

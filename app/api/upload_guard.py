@@ -31,7 +31,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.http_guards import UPLOAD_PATH
+from app.api.http_guards import is_upload
 from app.api.limits import RETRY_AFTER_S
 from vectorstore.diskspace import free_bytes
 
@@ -128,9 +128,7 @@ class UploadGuardMiddleware:
         self.draining = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not (
-            scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == UPLOAD_PATH
-        ):
+        if not is_upload(scope):
             await self.app(scope, receive, send)
             return
         client = _client(scope)
