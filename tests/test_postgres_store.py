@@ -5,32 +5,16 @@ server's clock."""
 
 from __future__ import annotations
 
-import threading
-
 import psycopg
 import pytest
 
 from app.lifecycle import postgres_store
 from app.lifecycle.postgres_store import PostgresStore, SchemaTooNewError
+from tests.at_once import at_once
 
 
 def test_replicas_opening_a_fresh_database_at_once_migrate_it_once(pg_url: str) -> None:
-    start = threading.Barrier(6)
-    stores: list[PostgresStore] = []
-    errors: list[BaseException] = []
-
-    def replica() -> None:
-        start.wait()
-        try:
-            stores.append(PostgresStore(pg_url, max_size=2))
-        except BaseException as exc:  # collected: a failed replica fails the test below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=replica) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    stores, errors = at_once(lambda: PostgresStore(pg_url, max_size=2), 6)
     try:
         assert errors == [] and len(stores) == 6
         with psycopg.connect(pg_url) as conn:
@@ -70,21 +54,7 @@ def test_chat_memory_checkpointers_of_replicas_starting_at_once(pg_url: str) -> 
 
     from graphs.memory import open_checkpointer
 
-    start = threading.Barrier(4)
-    opened, errors = [], []
-
-    def replica() -> None:
-        start.wait()
-        try:
-            opened.append(open_checkpointer(pg_url, pool_size=2))
-        except BaseException as exc:  # collected: a failed replica fails the test below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=replica) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    opened, errors = at_once(lambda: open_checkpointer(pg_url, pool_size=2), 4)
     try:
         assert errors == [] and len(opened) == 4
         config = {"configurable": {"thread_id": "t-1", "checkpoint_ns": ""}}

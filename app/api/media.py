@@ -20,7 +20,7 @@ from app.api.lookup import MediaId, get_record
 from app.api.media_files import extension_for, media_type_for
 from app.api.schemas import Deleted, MediaList, MediaOut, UploadAccepted
 from app.api.state import ServiceState, State
-from app.api.uploads import FILE_FIELD, ReceivedUpload, UploadError, receive_upload
+from app.api.uploads import ReceivedUpload, UploadError, receive_upload, upload_openapi
 from app.lifecycle import Busy as Indexing
 from app.lifecycle.records import MediaState
 
@@ -28,36 +28,24 @@ log = logging.getLogger("chronorag.api")
 router = APIRouter(tags=["media"])
 _admit_lock = threading.Lock()
 
-_UPLOAD_SCHEMA: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": [FILE_FIELD],
-                    "properties": {
-                        FILE_FIELD: {"type": "string", "format": "binary"},
-                        "title": {"type": "string", "maxLength": 200},
-                        "recorded_at": {
-                            "type": "string",
-                            "format": "date-time",
-                            "description": "Wall-clock start of the recording (ISO 8601).",
-                        },
-                    },
-                }
-            }
+_UPLOAD_SCHEMA = upload_openapi(
+    {
+        "400": "Malformed multipart body.",
+        "408": "The upload stalled.",
+        "413": "Larger than CHRONORAG_MAX_UPLOAD_MB.",
+        "415": "Not multipart, or not an audio/video file.",
+        "422": "Empty file, missing 'file' field or bad recorded_at.",
+        "503": "Too many uploads in progress; retry after Retry-After.",
+    },
+    {
+        "title": {"type": "string", "maxLength": 200},
+        "recorded_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "Wall-clock start of the recording (ISO 8601).",
         },
     },
-    "responses": {
-        "400": {"description": "Malformed multipart body."},
-        "408": {"description": "The upload stalled."},
-        "413": {"description": "Larger than CHRONORAG_MAX_UPLOAD_MB."},
-        "415": {"description": "Not multipart, or not an audio/video file."},
-        "422": {"description": "Empty file, missing 'file' field or bad recorded_at."},
-        "503": {"description": "Too many uploads in progress; retry after Retry-After."},
-    },
-}
+)
 
 
 def to_out(record: Any, job_id: str | None) -> MediaOut:

@@ -14,13 +14,37 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import anyio
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 FILE_FIELD = "file"
+
+
+def upload_openapi(
+    responses: dict[str, str], fields: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The OpenAPI ``openapi_extra`` of a route that takes one streamed file (the body is
+    parsed here, not by FastAPI, so the route declares it itself)."""
+    properties = {FILE_FIELD: {"type": "string", "format": "binary"}, **(fields or {})}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": [FILE_FIELD],
+                        "properties": properties,
+                    }
+                }
+            },
+        },
+        "responses": {code: {"description": text} for code, text in responses.items()},
+    }
+
 _MAX_FIELD_BYTES = 4096
 _MAX_FIELDS = 20
 _MAX_HEADER_BYTES = 8192
