@@ -37,6 +37,7 @@ PAYLOAD_INDEXES: dict[str, str] = {
     "start_s": "float",
     "end_s": "float",
     "recorded_at": "datetime",
+    "speaker": "keyword",
 }
 
 
@@ -66,6 +67,8 @@ class ChunkIndex(Protocol):
 
     def count(self, media_id: str | None = None) -> int: ...
 
+    def rename_speaker(self, media_id: str, old: str, new: str) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -78,6 +81,7 @@ class ChunkFilter:
     start_s: float | None = None
     end_s: float | None = None
     sources: tuple[str, ...] | None = None
+    speakers: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.start_s is not None and self.end_s is not None and self.end_s < self.start_s:
@@ -91,6 +95,7 @@ class ChunkFilter:
             start_s=req.start_s,
             end_s=req.end_s,
             sources=(req.source,) if req.source else None,
+            speakers=(req.speaker,) if req.speaker else None,
         )
 
 

@@ -54,6 +54,10 @@ def _client_filter(f: ChunkFilter) -> models.Filter | None:
         must.append(models.FieldCondition(key="end_s", range=models.Range(gte=float(f.start_s))))
     if f.sources is not None:
         must.append(models.FieldCondition(key="source", match=models.MatchAny(any=list(f.sources))))
+    if f.speakers is not None:
+        must.append(
+            models.FieldCondition(key="speaker", match=models.MatchAny(any=list(f.speakers)))
+        )
     if not must and not must_not:
         return None
     return models.Filter(must=must or None, must_not=must_not or None)
@@ -224,3 +228,14 @@ class QdrantChunkIndex(BaseChunkIndex):
     def _count(self, flt: ChunkFilter) -> int:
         qfilter = _client_filter(flt)
         return self.client.count(self.collection, count_filter=qfilter, exact=True).count
+
+    def _set_payload(self, flt: ChunkFilter, payload: dict[str, Any]) -> None:
+        qfilter = _client_filter(flt)
+        if qfilter is None:
+            raise ValueError("refusing to update every point without a filter")
+        self.client.set_payload(
+            self.collection,
+            payload=payload,
+            points=models.FilterSelector(filter=qfilter),
+            wait=True,
+        )

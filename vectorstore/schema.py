@@ -61,6 +61,7 @@ class SearchRequest(BaseModel):
     start_s: float | None = Field(default=None, ge=0)
     end_s: float | None = Field(default=None, ge=0)
     source: Source | None = None
+    speaker: str | None = Field(default=None, min_length=1, max_length=200)
     limit: int = Field(default=5, ge=1, le=100)
 
 
@@ -76,6 +77,7 @@ class Hit(BaseModel):
     score: float
     language: str | None = None
     keyframe: str | None = None
+    speaker: str | None = None
 
     @classmethod
     def from_chunk(cls, chunk: Chunk, score: float, title: str = "") -> Hit:
@@ -89,4 +91,5 @@ class Hit(BaseModel):
             score=score,
             language=chunk.language,
             keyframe=chunk.keyframe,
+            speaker=chunk.speaker,
         )
