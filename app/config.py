@@ -117,7 +117,10 @@ class Settings(BaseSettings):
     # speakers (chunks, hits and transcripts carry none)
     diarizer_backend: Literal["resemblyzer", "none"] = "resemblyzer"
     diarize_threshold: float = Field(
-        default=0.45, gt=0, lt=2, description="Cosine distance at which two voices stay apart."
+        default=0.3,
+        gt=0,
+        lt=2,
+        description="Cosine distance at which two voices stay apart (lower: more speakers).",
     )
     diarize_threads: int = Field(
         default=1, ge=1, description="Torch threads of the diarizer (it runs beside the ASR)."

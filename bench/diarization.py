@@ -30,7 +30,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--meetings", help="comma-separated names (overrides --split)")
     ap.add_argument("--threshold", type=float, default=DiarizeParams.threshold)
     ap.add_argument("--min-share", type=float, default=DiarizeParams.min_share)
-    ap.add_argument("--smooth", type=int, default=DiarizeParams.smooth)
     ap.add_argument("--speakers-known", action="store_true", help="pass the true count")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", action="store_true")
@@ -40,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.meetings
         else {"dev": DEV_ALL, "test": TEST, "all": (*DEV_ALL, *TEST)}[args.split]
     )
-    params = DiarizeParams(threshold=args.threshold, min_share=args.min_share, smooth=args.smooth)
+    params = DiarizeParams(threshold=args.threshold, min_share=args.min_share)
     diarizer = ResemblyzerDiarizer(threads=args.threads, params=params)
     rows = []
     for name in names:

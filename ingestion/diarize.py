@@ -2,13 +2,11 @@
 
 The default streams the file's audio (16 kHz mono, :func:`ingestion.audio.stream_audio`),
 embeds 1.6 s windows every 0.25 s with resemblyzer's GE2E voice encoder, keeps the
-windows WebRTC's VAD calls mostly voiced, and clusters them. The number of speakers is
-found by agglomerative clustering (cosine distance, average linkage) cut at
-``threshold``, clusters holding less than ``min_share`` of the speech are folded into
-their nearest neighbour; a caller who knows the count passes ``speakers=N``. Window labels
-are smoothed (a median over ``smooth`` windows) and merged into turns. Speakers are named
-``S1``, ``S2``… in order of first appearance. Time is media time throughout: silence is
-never cut out of the signal (resemblyzer's own ``preprocess_wav`` would shift every time).
+windows of each stretch of voice (WebRTC's VAD; a window never spans a pause), pools
+them into segments of a few seconds and clusters those (see :func:`label_windows`); the
+number of speakers is found, or given (``speakers=N``). Speakers are named ``S1``,
+``S2``… in order of first appearance. Time is media time throughout: silence is never cut
+out of the signal (resemblyzer's own ``preprocess_wav`` would shift every time).
 """
 
 from __future__ import annotations
@@ -52,11 +50,12 @@ class Diarizer(Protocol):
 @dataclass(frozen=True)
 class DiarizeParams:
     rate: float = 4.0  # windows per second
-    threshold: float = 0.45  # cosine distance where two clusters stop merging
-    min_share: float = 0.04  # a smaller cluster is folded into its nearest neighbour
-    max_speakers: int = 12
-    min_voiced: float = 0.5  # share of a window's 30 ms VAD frames that must be voiced
-    smooth: int = 5  # median over this many windows (odd)
+    threshold: float = 0.3  # cosine distance at which two clusters of segments stay apart
+    segment_windows: int = 12  # a long stretch of voice is cut into ~3 s segments
+    min_share: float = 0.04  # a smaller cluster is no speaker (a cough, a laugh)
+    max_speakers: int = 8
+    bridge_s: float = 0.2  # a shorter unvoiced gap does not end a stretch of voice
+    min_region_s: float = 0.4  # a shorter stretch of voice is too short to tell who spoke
     vad_mode: int = 3  # WebRTC VAD aggressiveness, 0-3
 
 
@@ -66,6 +65,7 @@ class Windows:
 
     times: np.ndarray  # (n,) seconds
     embeddings: np.ndarray  # (n, 256) L2-normalised
+    regions: np.ndarray  # (n,) which stretch of voice (between pauses) each window is in
 
     @property
     def step_s(self) -> float:
@@ -84,51 +84,100 @@ def _voiced_frames(block: np.ndarray, vad: object) -> np.ndarray:
     )
 
 
+def voiced_regions(voiced: np.ndarray, params: DiarizeParams) -> list[tuple[int, int]]:
+    """(first, end) 30 ms frames of each stretch of voice: gaps under ``bridge_s`` are
+    bridged, stretches under ``min_region_s`` dropped. A window never spans a pause, so it
+    never holds two speakers who take turns with a breath between them."""
+    frames_s = 0.03
+    bridge = int(params.bridge_s / frames_s)
+    regions: list[tuple[int, int]] = []
+    for i in np.flatnonzero(voiced).tolist():
+        if regions and i - regions[-1][1] <= bridge:
+            regions[-1] = (regions[-1][0], i + 1)
+        else:
+            regions.append((i, i + 1))
+    return [(lo, hi) for lo, hi in regions if (hi - lo) * frames_s >= params.min_region_s]
+
+
+def segments(regions: np.ndarray, windows_per_segment: int) -> np.ndarray:
+    """Segment id of each window: a stretch of voice, cut into pieces of about
+    ``windows_per_segment`` windows when it is long (a speaker may change without a pause)."""
+    seg = np.zeros(len(regions), dtype=int)
+    next_id = 0
+    for r in np.unique(regions):
+        idx = np.flatnonzero(regions == r)
+        for piece in np.array_split(idx, max(1, round(len(idx) / windows_per_segment))):
+            seg[piece] = next_id
+            next_id += 1
+    return seg
+
+
 def label_windows(
-    embeddings: np.ndarray, params: DiarizeParams, speakers: int | None = None
+    regions: np.ndarray,
+    embeddings: np.ndarray,
+    params: DiarizeParams,
+    speakers: int | None = None,
 ) -> np.ndarray:
-    """Cluster ids (0..k-1) of the windows, in order of first appearance."""
+    """Speaker ids (0..k-1, in order of first appearance) of the windows.
+
+    Windows are pooled into segments (:func:`segments`; the mean of a few seconds of one
+    voice is a far steadier voice print than one window), the segments are clustered
+    agglomeratively (cosine distance, average linkage) up to ``threshold``, and a cluster
+    holding under ``min_share`` of the speech is folded into its nearest neighbour (a
+    cough or a laugh is no speaker). With ``speakers`` given, too many clusters are
+    folded down to that many, too few are re-cut into exactly that many."""
     from sklearn.cluster import AgglomerativeClustering
 
     n = len(embeddings)
     if n == 0:
         return np.zeros(0, dtype=int)
-    if n == 1 or speakers == 1:
+    seg = segments(regions, params.segment_windows)
+    ids = np.unique(seg)
+    if len(ids) < 2 or speakers == 1:
         return np.zeros(n, dtype=int)
-    if speakers is not None:
-        model = AgglomerativeClustering(
-            n_clusters=min(speakers, n), metric="cosine", linkage="average"
-        )
-    else:
-        model = AgglomerativeClustering(
-            n_clusters=None,
-            distance_threshold=params.threshold,
-            metric="cosine",
-            linkage="average",
-        )
-    labels = model.fit_predict(embeddings)
-    if speakers is None:
-        labels = _fold_small(embeddings, labels, params)
-    return _by_first_appearance(labels)
+    pooled = np.stack([embeddings[seg == s].mean(axis=0) for s in ids])
+    pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-9)
+    weight = np.bincount(seg)[ids]
+    found = AgglomerativeClustering(
+        n_clusters=None, distance_threshold=params.threshold, metric="cosine", linkage="average"
+    ).fit_predict(pooled)
+    labels = _fold(pooled, weight, found, params, None)
+    if speakers is not None and len(np.unique(labels)) > speakers:
+        labels = _fold(pooled, weight, labels, params, speakers)
+    elif speakers is not None and len(np.unique(labels)) < speakers:
+        labels = AgglomerativeClustering(
+            n_clusters=min(len(ids), speakers), metric="cosine", linkage="average"
+        ).fit_predict(pooled)
+    return _by_first_appearance(labels[np.searchsorted(ids, seg)])
 
 
-def _fold_small(embeddings: np.ndarray, labels: np.ndarray, params: DiarizeParams) -> np.ndarray:
-    """Fold clusters under ``min_share`` (and past ``max_speakers``) into the nearest
-    remaining centroid: a cough or a laugh is not a speaker."""
+def _fold(
+    pooled: np.ndarray,
+    weight: np.ndarray,
+    labels: np.ndarray,
+    params: DiarizeParams,
+    speakers: int | None,
+) -> np.ndarray:
+    """Fold the smallest cluster into the nearest other centroid while it is under
+    ``min_share`` of the speech (or, with ``speakers``, while there are too many)."""
     labels = labels.copy()
+    total = weight.sum()
     while True:
-        ids, counts = np.unique(labels, return_counts=True)
+        ids = np.unique(labels)
         if len(ids) <= 1:
             return labels
-        order = np.argsort(counts)
-        smallest = ids[order[0]]
-        if counts[order[0]] >= params.min_share * len(labels) and len(ids) <= params.max_speakers:
+        sizes = np.array([weight[labels == k].sum() for k in ids])
+        smallest = ids[np.argmin(sizes)]
+        too_many = len(ids) > (speakers if speakers is not None else params.max_speakers)
+        if not too_many and (speakers is not None or sizes.min() >= params.min_share * total):
             return labels
         keep = ids[ids != smallest]
-        centroids = np.stack([embeddings[labels == k].mean(axis=0) for k in keep])
-        centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+        centroids = np.stack(
+            [np.average(pooled[labels == k], axis=0, weights=weight[labels == k]) for k in keep]
+        )
+        centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-9)
         members = labels == smallest
-        labels[members] = keep[np.argmax(embeddings[members] @ centroids.T, axis=1)]
+        labels[members] = keep[np.argmax(pooled[members] @ centroids.T, axis=1)]
 
 
 def _by_first_appearance(labels: np.ndarray) -> np.ndarray:
@@ -136,19 +185,6 @@ def _by_first_appearance(labels: np.ndarray) -> np.ndarray:
     for k in labels:
         order.setdefault(int(k), len(order))
     return np.array([order[int(k)] for k in labels], dtype=int)
-
-
-def _median_smooth(labels: np.ndarray, width: int) -> np.ndarray:
-    """Majority label over a sliding window (a lone window inside a turn is noise)."""
-    if width <= 1 or len(labels) < width:
-        return labels
-    half = width // 2
-    k = int(labels.max()) + 1
-    onehot = np.eye(k, dtype=int)[labels]
-    padded = np.pad(onehot, ((half, half), (0, 0)), mode="edge")
-    sums = np.cumsum(np.vstack([np.zeros((1, k), dtype=int), padded]), axis=0)
-    votes = sums[width:] - sums[:-width]
-    return np.argmax(votes, axis=1)
 
 
 def turns_from_labels(times: np.ndarray, labels: np.ndarray, step_s: float) -> list[SpeakerTurn]:
@@ -214,8 +250,9 @@ class ResemblyzerDiarizer:
             finally:
                 self._torch.set_num_threads(previous)
         if not times:
-            return Windows(np.zeros(0), np.zeros((0, 256), np.float32))
-        return Windows(np.concatenate(times), np.concatenate(embeddings))
+            return Windows(np.zeros(0), np.zeros((0, 256), np.float32), np.zeros(0, int))
+        regions = np.concatenate([np.full(len(t), i) for i, t in enumerate(times)])
+        return Windows(np.concatenate(times), np.concatenate(embeddings), regions)
 
     def _embed_block(
         self,
@@ -227,26 +264,19 @@ class ResemblyzerDiarizer:
         normalize_volume: Callable[..., np.ndarray],
         target_dbfs: float,
     ) -> None:
-        if len(block) < SAMPLE_RATE // 2:
-            return
         voiced = _voiced_frames(block, vad)
-        if not voiced.any():
-            return
-        wav = normalize_volume(block, target_dbfs, increase_only=True)
-        _, partials, slices = self._encoder.embed_utterance(
-            wav, return_partials=True, rate=self.params.rate
-        )
         frame = SAMPLE_RATE * 30 // 1000
-        keep, centres = [], []
-        for i, sl in enumerate(slices):
-            stop = min(sl.stop, len(block))
-            lo, hi = sl.start // frame, max(sl.start // frame + 1, stop // frame)
-            if voiced[lo:hi].mean() >= self.params.min_voiced:
-                keep.append(i)
-                centres.append((offset + (sl.start + stop) / 2) / SAMPLE_RATE)
-        if keep:
+        for lo, hi in voiced_regions(voiced, self.params):
+            region = block[lo * frame : hi * frame]
+            wav = normalize_volume(region, target_dbfs, increase_only=True)
+            _, partials, slices = self._encoder.embed_utterance(
+                wav, return_partials=True, rate=self.params.rate
+            )
+            start = offset + lo * frame
+            centres = [(start + (sl.start + min(sl.stop, len(region))) / 2) / SAMPLE_RATE
+                       for sl in slices]  # fmt: skip
             times.append(np.array(centres))
-            embeddings.append(partials[keep])
+            embeddings.append(partials)
 
     def diarize(
         self,
@@ -256,6 +286,5 @@ class ResemblyzerDiarizer:
         progress: ProgressCallback | None = None,
     ) -> list[SpeakerTurn]:
         win = self.windows(path, progress)
-        labels = label_windows(win.embeddings, self.params, speakers)
-        labels = _by_first_appearance(_median_smooth(labels, self.params.smooth))
+        labels = label_windows(win.regions, win.embeddings, self.params, speakers)
         return turns_from_labels(win.times, labels, win.step_s)
