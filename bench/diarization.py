@@ -1,8 +1,10 @@
 """Diarization on the long-meeting set: speech time attributed right, speakers found.
 
 Runs the embedded diarizer (``ResemblyzerDiarizer``) on each meeting's audio and scores it
-against the manifest's exact turns (:mod:`evals.speakers`); prints one line per meeting
-and the mean per split (DEV is for tuning, TEST for reporting only).
+against the manifest's exact turns (:mod:`evals.speakers`); with the meeting's cached
+Whisper words (``transcript.json``) it also scores the words' speakers
+(:func:`evals.speakers.score_words`: what a transcript shows). Prints one line per
+meeting and the mean per split (DEV is for tuning, TEST for reporting only).
 
     python bench/diarization.py MEETINGS_DIR [--split dev|test|all] [--meetings A,B]
         [--threshold X] [--speakers-known] [--json]
@@ -17,10 +19,20 @@ import time
 from pathlib import Path
 
 from evals.meetings import DEV, TEST
-from evals.speakers import reference_turns, score
+from evals.speakers import reference_turns, score, score_words
 from ingestion.diarize import DiarizeParams, ResemblyzerDiarizer
+from ingestion.speakers import assign_speakers
+from ingestion.transcribe import Word
 
 DEV_ALL = (*DEV, "fillets-nl")
+
+
+def _cached_words(folder: Path) -> list[Word]:
+    path = folder / "transcript.json"
+    if not path.is_file():
+        return []
+    data = json.loads(path.read_text())
+    return [Word(a, b, t, p) for seg in data["segments"] for a, b, t, p in seg["words"]]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,10 +70,14 @@ def main(argv: list[str] | None = None) -> int:
             "duration_s": manifest["duration_s"],
             **s.as_dict(),
         }
+        words = _cached_words(folder)
+        if words:
+            row["word_accuracy"] = score_words(ref, assign_speakers(words, hyp)).accuracy
         rows.append(row)
         if not args.json:
+            words_acc = f"  words {row['word_accuracy']:.3f}" if "word_accuracy" in row else ""
             print(
-                f"{name:12s} {manifest['split']:5s} accuracy {s.accuracy:.3f}  speakers "
+                f"{name:12s} {manifest['split']:5s} accuracy {s.accuracy:.3f}{words_acc}  speakers "
                 f"{s.found_speakers}/{s.true_speakers}  {wall:6.1f}s for "
                 f"{manifest['duration_s']:.0f}s",
                 flush=True,
@@ -75,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
                 mean = sum(r["accuracy"] for r in part) / len(part)
                 exact = sum(r["found_speakers"] == r["true_speakers"] for r in part)
                 print(f"{split}: mean accuracy {mean:.3f}, true count on {exact}/{len(part)}")
+                scored = [r["word_accuracy"] for r in part if "word_accuracy" in r]
+                if scored:
+                    print(f"{split}: mean word accuracy {sum(scored) / len(scored):.3f}")
     return 0
 
 

@@ -6,6 +6,8 @@ hypothesis turn covering it, else to the nearest one (as a word between two turn
 assigned at ingest, :mod:`ingestion.speakers`). Reference and hypothesis speakers are
 mapped one to one by the assignment that maximises agreeing time (``scipy``'s
 ``linear_sum_assignment``); ``accuracy`` is agreeing time / reference speech time.
+:func:`score_words` scores what a transcript shows: each Whisper word's speaker against
+the true speaker of that word (the reference turn it overlaps most), weighted by duration.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ingestion.diarize import SpeakerTurn
+from ingestion.speakers import word_speakers
+from ingestion.transcribe import Word
 
 
 @dataclass(frozen=True)
@@ -82,3 +86,11 @@ def score(
         found_speakers=len(hyp_names),
         mapping={ref_names[r]: hyp_names[c] for r, c in zip(rows, cols, strict=True)},
     )
+
+
+def score_words(reference: Sequence[SpeakerTurn], words: Sequence[Word]) -> SpeakerScore:
+    """Speakers of diarized ``words`` against the true speaker of each word."""
+    truth = word_speakers(words, reference)
+    ref = [SpeakerTurn(w.start, w.end, sp) for w, sp in zip(words, truth, strict=True) if sp]
+    hyp = [SpeakerTurn(w.start, w.end, w.speaker or "?") for w in words]
+    return score(ref, hyp, step_s=0.02)

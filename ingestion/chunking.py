@@ -30,6 +30,7 @@ from ingestion.transcribe import Word, join_words
 from vectorstore.schema import Chunk
 
 _SENTENCE_END = (".", "?", "!", "。", "？", "！", "।", "॥")
+SENTENCE_END = _SENTENCE_END  # also where a transcript line ends (ingestion.transcript_store)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from ingestion.speakers import SENTENCE_END
+from ingestion.chunking import SENTENCE_END
 from ingestion.transcribe import Transcript, Word, join_words
 
 
