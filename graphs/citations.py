@@ -40,6 +40,13 @@ class Evidence(BaseModel):
     end_s: float
     text: str
     rank: int = 0  # retrieval order: lower is better
+    speaker: str | None = None  # who said it (diarized speech), by their current name
+
+    @property
+    def said(self) -> str:
+        """The text with its speaker (``Chiara: …``): what a model reads and a claim is
+        checked against, so "Chiara said …" is supported by Chiara's line."""
+        return f"{self.speaker}: {self.text}" if self.speaker else self.text
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -58,6 +65,7 @@ class Citation(BaseModel):
     start_s: float
     end_s: float
     quote: str
+    speaker: str | None = None
 
 
 def parse_mmss(text: str) -> float:
@@ -153,12 +161,12 @@ def _repair_support(
     they do, else the best single retrieved chunk that does (same media first, then
     retrieval rank), else None — the sentence claims what nothing retrieved says."""
     facts = claims.extract(body, question)
-    if facts.empty or not claims.missing(facts, [ev.text for ev in chosen]):
+    if facts.empty or not claims.missing(facts, [ev.said for ev in chosen]):
         return chosen
     cited_media = {ev.media_id for ev in chosen}
     candidates = sorted(evidence, key=lambda ev: (ev.media_id not in cited_media, ev.rank))
     for ev in candidates:
-        if not claims.missing(facts, [ev.text]):
+        if not claims.missing(facts, [ev.said]):
             return [ev]
     return None
 
@@ -232,6 +240,7 @@ def validate_answer(
             start_s=ev.start_s,
             end_s=ev.end_s,
             quote=quote(ev.text),
+            speaker=ev.speaker,
         )
         for ev in cited.values()
     ]

@@ -159,5 +159,6 @@ def extractive_answer(language: str, evidence: Evidence) -> tuple[str, Citation]
         start_s=evidence.start_s,
         end_s=evidence.end_s,
         quote=quote(evidence.text),
+        speaker=evidence.speaker,
     )
     return f'{lead} "{text}" {evidence.label}', citation

@@ -146,6 +146,7 @@ class Tools:
                 end_s=round(h.end_s, 3),
                 text=h.text,
                 rank=rank + i,
+                speaker=h.speaker,
             )
             for i, h in enumerate(self._search.search(req))
         ]
@@ -171,6 +172,7 @@ class Tools:
                 end_s=round(c.end_s, 3),
                 text=c.text,
                 rank=rank + i,
+                speaker=c.speaker,
             )
             for i, c in enumerate(chunks)
         ]
