@@ -210,8 +210,13 @@ class ResemblyzerDiarizer:
     name = "resemblyzer"
 
     def __init__(self, *, threads: int = 1, params: DiarizeParams | None = None) -> None:
+        import warnings
+
         import torch
-        from resemblyzer import VoiceEncoder
+
+        with warnings.catch_warnings():  # resemblyzer imports a deprecated scipy path
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from resemblyzer import VoiceEncoder
 
         self.params = params or DiarizeParams()
         self._threads = threads
