@@ -164,3 +164,68 @@ def test_rename_updates_index_payloads_and_the_stored_transcript(settings: Setti
         assert [ch.speaker for ch in c.index.window("m1")] == ["Marco", "Chiara"]
     finally:
         c.close()
+
+
+class Crash(RuntimeError):
+    pass
+
+
+@pytest.mark.slow
+def test_ingest_stores_speaker_words_and_a_failed_run_leaves_no_transcript(
+    diarizer: ResemblyzerDiarizer, tmp_path: Path
+) -> None:
+    """The real pipeline under the lifecycle: tiny.en, the diarizer beside it, the index."""
+    from app.assets import whisper_model_dir
+    from app.lifecycle import Lifecycle
+    from app.lifecycle.ingest import Ingestion
+    from app.lifecycle.registry import Registry
+    from ingestion.pipeline import Ingestor
+    from ingestion.transcribe import FasterWhisperTranscriber
+    from ingestion.transcript_store import TranscriptStore
+    from vectorstore.edge_index import EdgeChunkIndex
+    from vectorstore.embedders import E5Embedder
+
+    wav = tmp_path / "reading.wav"
+    truth = reader_and_caller(wav)
+    whisper = FasterWhisperTranscriber(
+        whisper_model_dir("tiny.en", tmp_path / "models"), name="tiny.en", threads=2
+    )
+    index = EdgeChunkIndex(tmp_path / "index", E5Embedder(threads=2))
+    registry = Registry(tmp_path / "db.sqlite3")
+    keyframes = tmp_path / "keyframes"
+    store = TranscriptStore(keyframes)
+    pipeline = Ingestor(whisper, None, index, keyframes, moments=MomentParams(),
+                        diarizer=diarizer, transcripts=store)  # fmt: skip
+    lifecycle = Lifecycle(registry, lambda: index, keyframes_dir=keyframes, media_dir=tmp_path)
+    ingestion = Ingestion(lifecycle, pipeline)
+    try:
+        def crash(stage: str, fraction: float) -> None:
+            if stage == "index" and fraction >= 1.0:
+                raise Crash("simulated crash after the speech chunks were written")
+
+        with pytest.raises(Crash):
+            ingestion.ingest(wav, progress=crash)
+        (record,) = registry.list_media()
+        assert record.status == "failed" and store.load(record.media_id) is None
+        assert index.count() == 0
+
+        out = ingestion.ingest(wav, speakers=2)
+        assert out.status == "ready"
+        doc = store.load(out.media_id)
+        assert doc is not None and doc.speakers() == ["S1", "S2"]
+        said = [
+            Word(w.start_s, w.end_s, w.w, speaker=seg.speaker)
+            for seg in doc.segments
+            for w in seg.words
+        ]
+        from evals.speakers import score_words
+
+        assert score_words(truth, said).accuracy >= 0.95
+        chunks = index.window(out.media_id)
+        assert chunks and all(c.speaker in ("S1", "S2") for c in chunks)
+        for c in chunks:  # one speaker per chunk, and it is the speaker of its words
+            inside = {w.speaker for w in said if c.start_s <= w.start and w.end <= c.end_s}
+            assert inside == {c.speaker}, (c, inside)
+    finally:
+        index.close()
+        registry.close()
