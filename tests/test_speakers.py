@@ -229,3 +229,36 @@ def test_ingest_stores_speaker_words_and_a_failed_run_leaves_no_transcript(
     finally:
         index.close()
         registry.close()
+
+
+@pytest.mark.parametrize("backend", ["edge", "qdrant-local"])
+def test_both_index_backends_filter_and_rename_speakers(backend: str, tmp_path: Path) -> None:
+    from vectorstore.edge_index import EdgeChunkIndex
+    from vectorstore.embedders import E5Embedder
+    from vectorstore.qdrant_index import QdrantChunkIndex
+    from vectorstore.schema import Chunk
+
+    embedder = E5Embedder(threads=2)
+    index = (
+        EdgeChunkIndex(tmp_path / "edge", embedder)
+        if backend == "edge"
+        else QdrantChunkIndex.local(tmp_path / "qdrant", embedder)
+    )
+    said = [("S1", "We should lower the price to twelve euros."),
+            ("S2", "The battery lasts two days."), ("S1", "I will send the budget."),
+            ("S2", "Marketing wants a yellow case.")]  # fmt: skip
+    try:
+        index.upsert([
+            Chunk(media_id=m, source="speech", start_s=i * 5.0, end_s=i * 5.0 + 4,
+                  text=text, speaker=sp)
+            for m in ("a", "b") for i, (sp, text) in enumerate(said)
+        ])  # fmt: skip
+        found = index.search(SearchRequest(query="price", speaker="S2", limit=10))
+        assert len(found) == 4 and {c.speaker for c, _ in found} == {"S2"}
+        index.rename_speaker("a", "S2", "Chiara")
+        assert [c.speaker for c in index.window("a")] == ["S1", "Chiara", "S1", "Chiara"]
+        assert [c.speaker for c in index.window("b")] == ["S1", "S2", "S1", "S2"]  # untouched
+        hits = index.search(SearchRequest(query="what colour is the case", speaker="Chiara"))
+        assert hits[0][0].text == said[3][1] and hits[0][0].media_id == "a"
+    finally:
+        index.close()
