@@ -135,6 +135,9 @@ def ingest(
     recorded_at: Annotated[
         str | None, typer.Option("--recorded-at", help="Wall-clock start, ISO 8601.")
     ] = None,
+    speakers: Annotated[
+        int | None, typer.Option(min=1, max=20, help="Number of speakers, when known.")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Index what is said and shown in each file. Exit code 1 if any file failed."""
@@ -161,6 +164,7 @@ def ingest(
                         recorded_at=when,
                         progress=_StageBars(progress, path.name),
                         raise_errors=False,
+                        speakers=speakers,
                     )
             except MediaError as exc:  # nothing to register (e.g. the file does not exist)
                 failed += 1
@@ -201,6 +205,9 @@ def search(
     start: Annotated[str | None, typer.Option(help="Window start (s or mm:ss).")] = None,
     end: Annotated[str | None, typer.Option(help="Window end (s or mm:ss).")] = None,
     source: Annotated[SourceChoice | None, typer.Option(help="Only this source.")] = None,
+    speaker: Annotated[
+        str | None, typer.Option(help="Only what this speaker said (S2, or their name).")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=100)] = 5,
     as_json: JsonFlag = False,
 ) -> None:
@@ -214,12 +221,13 @@ def search(
         start_s=t0,
         end_s=t1,
         source=source.value if source else None,
+        speaker=_text(speaker, "--speaker").strip() if speaker is not None else None,
         limit=limit,
     )
     with _container() as c:
         _known_media(c, media_id)
         hits = c.search.search(req)
-    fields = ("media_id", "title", "source", "start_s", "end_s", "text", "score")
+    fields = ("media_id", "title", "source", "start_s", "end_s", "speaker", "text", "score")
     if as_json:
         docs = ("document", "page")  # a companion document's piece also names its source
         _emit_json([{k: getattr(h, k) for k in fields + docs * (h.source == "document")}
@@ -233,7 +241,8 @@ def search(
         when = f"{mmss(h.start_s)}–{mmss(h.end_s)}"
         if h.source == "document":
             when = f"{h.document} p. {h.page}" if h.page else str(h.document)
-        table.add_row(when, h.title, h.source, h.text, f"{h.score:.3f}")
+        text = f"{h.speaker}: {h.text}" if h.speaker else h.text
+        table.add_row(when, h.title, h.source, text, f"{h.score:.3f}")
     out.print(table)
 
 
@@ -392,7 +401,7 @@ def _register_feature_groups() -> None:
     import importlib
 
     for name in ("app.cli_models", "app.cli_serve", "app.cli_eval", "app.cli_mcp",
-                 "app.cli_documents"):  # fmt: skip
+                 "app.cli_documents", "app.cli_transcripts"):  # fmt: skip
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

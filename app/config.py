@@ -112,6 +112,20 @@ class Settings(BaseSettings):
     avatar_url: str | None = None
     avatar_portrait: Path | None = None
 
+    # --- speakers (diarization) --------------------------------------------------------
+    # "resemblyzer": GE2E voice embeddings clustered per file (embedded, CPU); "none": no
+    # speakers (chunks, hits and transcripts carry none)
+    diarizer_backend: Literal["resemblyzer", "none"] = "resemblyzer"
+    diarize_threshold: float = Field(
+        default=0.3,
+        gt=0,
+        lt=2,
+        description="Cosine distance at which two voices stay apart (lower: more speakers).",
+    )
+    diarize_threads: int = Field(
+        default=1, ge=1, description="Torch threads of the diarizer (it runs beside the ASR)."
+    )
+
     # --- service ----------------------------------------------------------------------
     api_key: SecretStr | None = None
     max_upload_mb: int = 2048

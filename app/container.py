@@ -20,9 +20,11 @@ if TYPE_CHECKING:
     from graphs.agent import Agent
     from graphs.llm_server import LlamaServer
     from graphs.vlm import VLMClient
+    from ingestion.diarize import Diarizer
     from ingestion.ocr import OCR
     from ingestion.pipeline import Ingestor
     from ingestion.transcribe import Transcriber
+    from ingestion.transcript_store import TranscriptStore
     from speech.speaker import Speaker
     from vectorstore.embedders import Embedder
     from vectorstore.index import ChunkIndex
@@ -213,7 +215,28 @@ class Container:
             chunk_pause_s=s.chunk_pause_s,
             chunk_overlap_words=s.chunk_overlap_words,
             moments=moments,
+            diarizer=self.diarizer,
+            transcripts=self.transcripts,
         )
+
+    @cached_property
+    def diarizer(self) -> Diarizer | None:
+        """Who spoke when (None when ``diarizer_backend`` is ``none``)."""
+        s = self.settings
+        if s.diarizer_backend == "none":
+            return None
+        from ingestion.diarize import DiarizeParams, ResemblyzerDiarizer
+
+        return ResemblyzerDiarizer(
+            threads=s.diarize_threads, params=DiarizeParams(threshold=s.diarize_threshold)
+        )
+
+    @cached_property
+    def transcripts(self) -> TranscriptStore:
+        """Stored transcripts, in each item's artefact folder (removed with its keyframes)."""
+        from ingestion.transcript_store import TranscriptStore
+
+        return TranscriptStore(self.settings.keyframes_dir)
 
     # --- agent ------------------------------------------------------------------------
     @cached_property
@@ -374,6 +397,15 @@ class Container:
                 "path": local(lambda: assets.piper_voice()[0]),
             }
         out["avatar"] = {"backend": s.avatar_backend, "url": s.avatar_url}
+        out["diarizer"] = (
+            {
+                "backend": "resemblyzer",
+                "model": "GE2E (resemblyzer/pretrained.pt)",
+                "path": local(lambda: assets.package_dir("resemblyzer")),
+            }
+            if s.diarizer_backend == "resemblyzer"
+            else {"backend": "none", "model": None}
+        )
         return out
 
     def close(self) -> None:

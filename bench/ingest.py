@@ -5,7 +5,9 @@ Builds (or takes) a several-minute talk — the LibriVox clips repeated with sli
 multilingual-e5-small, the embedded index), then transcribes the same file with
 faster-whisper alone (same model object, same threads, VAD + word timestamps).
 Prints both walls, their ratio (goal ≤ 1.1: the picture work hides behind Whisper)
-and the real-time factor (goal ≥ 6× on 2 cores).
+and the real-time factor (goal ≥ 6× on 2 cores). Then it ingests the file again with the
+default diarizer (resemblyzer, beside Whisper; goal ≤ 1.2× faster-whisper alone);
+``--no-diarize`` skips that run.
 
     .venv/bin/python bench/ingest.py [--repeats 5] [--media FILE] [--model whisper-base]
 
@@ -30,6 +32,7 @@ from app.assets import whisper_model_dir  # noqa: E402
 from app.lifecycle import Lifecycle  # noqa: E402
 from app.lifecycle.ingest import Ingestion  # noqa: E402
 from app.lifecycle.registry import Registry  # noqa: E402
+from ingestion.diarize import ResemblyzerDiarizer  # noqa: E402
 from ingestion.ocr import RapidOCRReader  # noqa: E402
 from ingestion.pipeline import Ingestor  # noqa: E402
 from ingestion.probe import probe  # noqa: E402
@@ -45,6 +48,8 @@ def main() -> None:
     parser.add_argument("--model", default="whisper-base")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--models-dir", type=Path, default=Path(".chronorag/models"))
+    parser.add_argument("--no-diarize", action="store_true", help="skip the diarized run")
+    parser.add_argument("--diarize-threads", type=int, default=1)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
@@ -109,6 +114,11 @@ def main() -> None:
         print(f"CPU ratio ingest/faster-whisper: {ingest_cpu / base_cpu:.3f}; load {load:.1f}")
         index.close()
         registry.close()
+        diarized: dict[str, object] = {}
+        if not args.no_diarize:
+            diarized = _diarized_run(
+                root / "diarized", path, transcriber, embedder, args.diarize_threads, base_wall
+            )
         print(
             json.dumps(
                 {
@@ -126,9 +136,41 @@ def main() -> None:
                     "chunks": outcome.chunks,
                     "screen_chunks": len(screens),
                     "stages_done_s": stages,
+                    **diarized,
                 }
             )
         )
+
+
+def _diarized_run(
+    root: Path,
+    path: Path,
+    transcriber: FasterWhisperTranscriber,
+    embedder: E5Embedder,
+    threads: int,
+    base_wall: float,
+) -> dict[str, object]:
+    """The same ingest with the diarizer beside Whisper, in a fresh index and registry."""
+    root.mkdir(parents=True)
+    index = EdgeChunkIndex(root / "index" / "chronorag", embedder)
+    registry = Registry(root / "db.sqlite3")
+    keyframes = root / "keyframes"
+    lifecycle = Lifecycle(registry, lambda: index, keyframes_dir=keyframes, media_dir=root)
+    diarizer = ResemblyzerDiarizer(threads=threads)
+    pipeline = Ingestor(transcriber, RapidOCRReader(), index, keyframes, diarizer=diarizer)
+    t0 = time.perf_counter()
+    outcome = Ingestion(lifecycle, pipeline).ingest(path)
+    wall = time.perf_counter() - t0
+    speakers = {c.speaker for c in index.window(outcome.media_id, sources=["speech"])}
+    index.close()
+    registry.close()
+    ratio = wall / base_wall
+    print(
+        f"ingest with diarization: {wall:.2f} s wall, speakers {sorted(map(str, speakers))}; "
+        f"ratio to faster-whisper alone {ratio:.3f} (goal ≤ 1.2)"
+    )
+    return {"diarized_ingest_wall_s": round(wall, 3), "diarized_ratio": round(ratio, 3),
+            "diarized_speakers": len(speakers)}  # fmt: skip
 
 
 if __name__ == "__main__":

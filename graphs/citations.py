@@ -51,10 +51,17 @@ class Evidence(BaseModel):
     text: str
     rank: int = 0  # retrieval order: lower is better
     page: int | None = None  # documents: the page (``title`` is the document's name)
+    speaker: str | None = None  # who said it (diarized speech), by their current name
 
     @property
     def is_document(self) -> bool:
         return self.source == "document"
+
+    @property
+    def said(self) -> str:
+        """The text with its speaker (``Chiara: …``): what a model reads and a claim is
+        checked against, so "Chiara said …" is supported by Chiara's line."""
+        return f"{self.speaker}: {self.text}" if self.speaker else self.text
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -72,7 +79,7 @@ class Evidence(BaseModel):
         return Citation(
             media_id=self.media_id, title=self.title, start_s=self.start_s,
             end_s=self.end_s, quote=quote(self.text), page=self.page,
-            document=self.is_document,
+            document=self.is_document, speaker=self.speaker,
         )  # fmt: skip
 
 
@@ -87,6 +94,7 @@ class Citation(BaseModel):
     quote: str
     page: int | None = None
     document: bool = False
+    speaker: str | None = None
 
     @property
     def label(self) -> str:
@@ -239,12 +247,12 @@ def _repair_support(
     they do, else the best single retrieved chunk that does (same media first, then
     retrieval rank), else None — the sentence claims what nothing retrieved says."""
     facts = claims.extract(body, question)
-    if facts.empty or not claims.missing(facts, [ev.text for ev in chosen]):
+    if facts.empty or not claims.missing(facts, [ev.said for ev in chosen]):
         return chosen
     cited_media = {ev.media_id for ev in chosen}
     candidates = sorted(evidence, key=lambda ev: (ev.media_id not in cited_media, ev.rank))
     for ev in candidates:
-        if not claims.missing(facts, [ev.text]):
+        if not claims.missing(facts, [ev.said]):
             return [ev]
     return None
 

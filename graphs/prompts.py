@@ -80,7 +80,10 @@ def clip_words(text: str, max_words: int) -> str:
 def answer_messages(
     question: str, language: str, evidence: Sequence[Evidence], history: Sequence[dict]
 ) -> list[tuple[str, str]]:
-    lines = [f'{ev.label} "{ev.text}"' for ev in evidence]
+    lines = [
+        f'{ev.label} {ev.speaker}: "{ev.text}"' if ev.speaker else f'{ev.label} "{ev.text}"'
+        for ev in evidence
+    ]
     context = ""
     if history:
         context = f"Previous question: {clip_words(history[-1]['question'], 25)}\n"
@@ -94,7 +97,7 @@ def answer_messages(
 def planner_messages(
     system: str, question: str, evidence: Sequence[Evidence], done: Sequence[str]
 ) -> list[tuple[str, str]]:
-    lines = [f"{i}. {ev.label} {clip_words(ev.text, 14)}" for i, ev in enumerate(evidence, 1)]
+    lines = [f"{i}. {ev.label} {clip_words(ev.said, 14)}" for i, ev in enumerate(evidence, 1)]
     user = (
         f"Question: {question}\nEvidence so far:\n{wrap_data(lines or ['(none)'])}\n"
         f"Steps taken: {', '.join(done) or 'none'}"

@@ -108,7 +108,7 @@ class Summary(BaseModel):
             lines += ["Decisions:"] + [f"- {p.text} {p.citation}" for p in self.decisions]
         if self.action_items:
             lines += ["Action items:"] + [
-                f"- {a.who or '?'}: {a.what}"
+                f"- {a.who or a.speaker or '?'}: {a.what}"
                 + (f" (by {a.by_when})" if a.by_when else "")
                 + f" {a.citation}"
                 for a in self.action_items
@@ -413,7 +413,7 @@ class Summarizer:
         title = base["title"]
 
         def read(window: Window) -> dict[str, Any]:
-            return self._call(sp.minutes_messages([ln.text for ln in window.lines], language),
+            return self._call(sp.minutes_messages([ln.said for ln in window.lines], language),
                               sp.MINUTES_SCHEMA, "minutes", MINUTES_MAX_TOKENS)  # fmt: skip
 
         found = self._map(self._windows(lines), read, "reading", progress)

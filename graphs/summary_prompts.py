@@ -135,7 +135,9 @@ def minutes_messages(lines: Sequence[str], language: str) -> list[tuple[str, str
     user = (
         f"{wrap_data(numbered)}\nTask: write one sentence summarising these lines, then the "
         "decisions taken and the action items (who will do what, by when; an empty string "
-        "when not said), each with the number of its line. Use empty lists when there are "
+        "when not said), each with the number of its line. A line may start with its "
+        "speaker's name and a colon: someone who takes a task themself is its owner. Use "
+        "empty lists when there are "
         f"none. Write in {_language(language)}."
     )
     return [("system", SYSTEM), ("user", user)]

@@ -148,6 +148,7 @@ class Tools:
                 text=h.text,
                 rank=rank + i,
                 page=h.page,
+                speaker=h.speaker,
             )
             for i, h in enumerate(self._search.search(req))
         ]
@@ -173,6 +174,7 @@ class Tools:
                 end_s=round(c.end_s, 3),
                 text=c.text,
                 rank=rank + i,
+                speaker=c.speaker,
             )
             for i, c in enumerate(chunks)
         ]

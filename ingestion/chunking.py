@@ -15,6 +15,10 @@ end once it is long enough, or when it reaches ``max_s`` / ``max_words``. Its
 start and end are the first and last word times, so a chunk never spans a long
 silence. Consecutive chunks of continuous speech share ``overlap_words`` words.
 No two chunks start in the same millisecond: that is their point id in the index.
+
+**Speakers.** Once words carry a speaker (:mod:`ingestion.speakers`), neither kind of
+chunk spans a speaker change: a new speaker always starts a new chunk (no overlap words
+carried across), and ``Chunk.speaker`` is the chunk's one speaker.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from ingestion.transcribe import Word, join_words
 from vectorstore.schema import Chunk
 
 _SENTENCE_END = (".", "?", "!", "。", "？", "！", "।", "॥")
+SENTENCE_END = _SENTENCE_END  # also where a transcript line ends (ingestion.transcript_store)
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,9 @@ def word_groups(words: list[Word], params: ChunkParams) -> list[list[Word]]:
         carried = len(current)
 
     for word in words:
-        if current and word.start - current[-1].end >= params.pause_s:
+        if current and (
+            word.start - current[-1].end >= params.pause_s or word.speaker != current[-1].speaker
+        ):
             close(overlap=False)
         if (
             current
@@ -93,6 +100,7 @@ def speech_chunks(
             text=join_words(group),
             language=language,
             recorded_at=recorded_at,
+            speaker=group[0].speaker,
         )
         for group in word_groups(words, params)
     ]
@@ -114,6 +122,7 @@ class Moment:
     end_s: float
     text: str  # the moment's own words (quoted, cited, read as evidence)
     embed_text: str  # what the embedder reads: the moment with its neighbours
+    speaker: str | None = None
 
 
 def moment_words(words: list[Word], params: MomentParams) -> list[list[Word]]:
@@ -124,6 +133,7 @@ def moment_words(words: list[Word], params: MomentParams) -> list[list[Word]]:
         gap = word.start - current[-1].end if current else 0.0
         if current and (
             gap >= params.pause_s
+            or word.speaker != current[-1].speaker  # one moment, one speaker
             # a finished sentence followed by a clear pause is a moment, however short
             or (gap >= params.sentence_pause_s and current[-1].text.endswith(_SENTENCE_END))
             or (
@@ -163,6 +173,7 @@ def moment_units(words: list[Word], params: MomentParams) -> list[Moment]:
                 end_s=max(group[-1].end, group[0].start),
                 text=texts[i],
                 embed_text=" ".join(texts[lo : hi + 1]),
+                speaker=group[0].speaker,
             )
         )
     return out
@@ -192,6 +203,7 @@ def moment_chunks(
             context=m.embed_text if m.embed_text != m.text else None,
             language=language,
             recorded_at=recorded_at,
+            speaker=m.speaker,
         )
         for m in moment_units(words, params)
     ]

@@ -18,11 +18,14 @@ from pathlib import Path
 from typing import Protocol
 
 from ingestion.chunking import ChunkParams, MomentParams, moment_chunks, speech_chunks
+from ingestion.diarize import Diarizer, SpeakerTurn
 from ingestion.ocr import OCR
 from ingestion.picture import PictureResult, analyse_picture
 from ingestion.probe import MediaInfo, probe
 from ingestion.scenes import SceneParams
+from ingestion.speakers import assign_speakers
 from ingestion.transcribe import Transcriber, Transcript
+from ingestion.transcript_store import TranscriptStore, build_transcript
 from vectorstore.index import ChunkIndex
 
 STAGES = ("probe", "speech", "picture", "index")
@@ -83,8 +86,12 @@ class Ingestor:
         min_scene_s: float = 1.0,
         sample_fps: float = 3.0,
         language: str | None = None,
+        diarizer: Diarizer | None = None,
+        transcripts: TranscriptStore | None = None,
     ) -> None:
         self.transcriber = transcriber
+        self.diarizer = diarizer  # None: no speakers
+        self.transcripts = transcripts  # None: words are not stored
         self.ocr = ocr
         self.index = index
         self.keyframes_dir = Path(keyframes_dir)
@@ -111,10 +118,12 @@ class Ingestor:
         report: IngestReport,
         *,
         recorded_at: datetime | None = None,
+        speakers: int | None = None,
     ) -> IngestResult:
         """Index ``path`` as ``media_id``. On an error (``MediaError`` for bad input) the
         picture thread is stopped and the error raised; what was written stays for the
-        caller to discard."""
+        caller to discard. ``speakers``: the number of speakers when known (diarization
+        finds it otherwise)."""
         report.progress("probe", 0.0)
         info = probe(Path(path))
         report.probed(info.kind, info.duration_s)
@@ -122,8 +131,13 @@ class Ingestor:
 
         picture = _PictureThread(self, Path(path), media_id, info, recorded_at, report)
         picture.start()
+        voices = _DiarizeThread(self.diarizer, Path(path), speakers, info.has_audio)
+        voices.start()
         try:
             transcript = self._speech(Path(path), info, report, picture)
+            transcript.words = assign_speakers(transcript.words, voices.result())
+            if self.transcripts is not None:
+                self.transcripts.save(build_transcript(media_id, transcript))
             # Speech chunks go in while the picture work may still run (their embedding
             # overlaps it); the item stays out of search until it is marked ready.
             report.progress("index", 0.0)
@@ -147,7 +161,7 @@ class Ingestor:
             count = self.index.upsert(speech) if speech else 0
             screen = picture.result().chunks
         except BaseException:
-            picture.cancel()
+            picture.cancel()  # a running diarizer finishes on its own (it writes nothing)
             raise
         count += self.index.upsert(screen) if screen else 0
         report.progress("index", 1.0)
@@ -171,6 +185,42 @@ class Ingestor:
 
         on_speech(0.0)
         return self.transcriber.transcribe(path, language=self.language, progress=on_speech)
+
+
+class _DiarizeThread:
+    """Runs the diarizer beside the transcriber (both read the file's audio); errors
+    surface in ``result()``."""
+
+    def __init__(
+        self, diarizer: Diarizer | None, path: Path, speakers: int | None, has_audio: bool
+    ) -> None:
+        self._turns: list[SpeakerTurn] = []
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if diarizer is None or not has_audio:
+            return
+
+        def work() -> None:
+            try:
+                self._turns = diarizer.diarize(path, speakers=speakers)
+            except BaseException as exc:  # handed to the caller's thread
+                self._error = exc
+
+        self._thread = threading.Thread(target=work, name=f"diarize-{path.name}", daemon=True)
+
+    def start(self) -> None:
+        if self._thread is not None:
+            self._thread.start()
+
+    def join(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            self._thread.join()
+
+    def result(self) -> list[SpeakerTurn]:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._turns
 
 
 class _PictureThread:

@@ -25,12 +25,13 @@ ProgressCallback = Callable[[float], None]
 
 @dataclass(frozen=True)
 class Word:
-    """One recognised word; times in media seconds."""
+    """One recognised word; times in media seconds; ``speaker`` once diarized (``S1``…)."""
 
     start: float
     end: float
     text: str
     probability: float = 1.0
+    speaker: str | None = None
 
 
 _NO_SPACE_BEFORE = tuple("-,.;:!?%)]}'’")

@@ -32,5 +32,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/pip install -q -c constraints.txt -e '.[test]'
   # rapidocr-onnxruntime declares opencv-python (GUI); its real deps are in pyproject.
   .venv/bin/pip install -q --no-deps rapidocr-onnxruntime==1.4.4
+  # resemblyzer (speaker embeddings) declares 'webrtcvad' (imports pkg_resources, gone from
+  # setuptools); its real deps, webrtcvad-wheels and librosa, are in pyproject.
+  .venv/bin/pip install -q --no-deps -c constraints.txt resemblyzer==0.1.4
   echo "$want" > "$stamp"
 fi

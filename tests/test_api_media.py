@@ -82,6 +82,35 @@ def test_transcript_json_matches_what_was_said(
         )
         truth = _words(" ".join(clip.words))
         assert len(_words(said) & truth) >= 0.5 * len(truth), (clip.clip_id, said)
+    # Whisper's own words and times are stored, with the speaker of each line
+    for seg in segments:
+        assert seg["speaker"] == "S1"  # one reader
+        assert seg["words"] and seg["words"][0]["start_s"] == seg["start_s"]
+        assert all(w["start_s"] <= w["end_s"] <= seg["end_s"] + 1e-3 for w in seg["words"])
+    window = client.get(
+        f"/v1/media/{talk['media_id']}/transcript", params={"start_s": 20, "end_s": 30}
+    ).json()["segments"]
+    assert window and all(s["start_s"] <= 30 and s["end_s"] >= 20 for s in window)
+
+
+def test_speakers_listed_and_renamed_without_reindexing(
+    client: httpx.Client, talk: dict[str, Any]
+) -> None:
+    base = f"/v1/media/{talk['media_id']}/speakers"
+    listed = client.get(base).json()["speakers"]
+    assert [s["speaker"] for s in listed] == ["S1"] and listed[0]["speech_s"] > 10
+    bad = client.patch(base, json={"names": {"S9": "Nobody"}})
+    assert bad.status_code == 422 and "no speaker" in bad.text
+    renamed = client.patch(base, json={"names": {"S1": "Reader"}}).json()["speakers"]
+    assert renamed[0]["name"] == "Reader"
+    hits = client.post(
+        "/v1/search", json={"query": "ill disposed young man", "speaker": "Reader"}
+    ).json()["hits"]
+    assert hits and {h["speaker"] for h in hits} == {"Reader"}
+    assert client.post("/v1/search", json={"query": "x", "speaker": " "}).status_code == 422
+    vtt = client.get(f"/v1/media/{talk['media_id']}/transcript", params={"format": "vtt"})
+    assert "<v Reader>" in vtt.text
+    client.patch(base, json={"names": {"Reader": "S1"}})  # back: other tests expect S1
 
 
 def test_transcript_srt_and_vtt(client: httpx.Client, talk: dict[str, Any]) -> None:

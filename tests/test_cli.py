@@ -57,7 +57,7 @@ def test_search_finds_a_paraphrase_at_the_right_moment(
 ) -> None:
     hits = run_json(env, "search", "a young man who was not badly disposed", "--limit", "3")
     assert hits, "expected hits"
-    fields = {"media_id", "title", "source", "start_s", "end_s", "text", "score"}
+    fields = {"media_id", "title", "source", "start_s", "end_s", "speaker", "text", "score"}
     assert all(set(h) == fields for h in hits)
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
     clip = next(c for c in media.truth.clips if c.clip_id.endswith("0880"))

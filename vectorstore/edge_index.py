@@ -55,6 +55,8 @@ def _edge_filter(f: ChunkFilter) -> qe.Filter | None:
         must.append(qe.FieldCondition("source", match=qe.MatchAny(list(f.sources))))
     if f.documents is not None:
         must.append(qe.FieldCondition("document", match=qe.MatchAny(list(f.documents))))
+    if f.speakers is not None:
+        must.append(qe.FieldCondition("speaker", match=qe.MatchAny(list(f.speakers))))
     if not must and not must_not:
         return None
     return qe.Filter(must=must or None, must_not=must_not or None)
@@ -215,3 +217,9 @@ class EdgeChunkIndex(BaseChunkIndex):
 
     def _count(self, flt: ChunkFilter) -> int:
         return int(self.shard.count(qe.CountRequest(exact=True, filter=_edge_filter(flt))))
+
+    def _set_payload(self, flt: ChunkFilter, payload: dict[str, Any]) -> None:
+        edge_filter = _edge_filter(flt)
+        if edge_filter is None:
+            raise ValueError("refusing to update every point without a filter")
+        self.shard.update(qe.UpdateOperation.set_payload_by_filter(edge_filter, payload))

@@ -37,6 +37,7 @@ PAYLOAD_INDEXES: dict[str, str] = {
     "start_s": "float",
     "end_s": "float",
     "recorded_at": "datetime",
+    "speaker": "keyword",
 }
 
 
@@ -68,6 +69,8 @@ class ChunkIndex(Protocol):
 
     def count(self, media_id: str | None = None) -> int: ...
 
+    def rename_speaker(self, media_id: str, old: str, new: str) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -81,6 +84,7 @@ class ChunkFilter:
     end_s: float | None = None
     sources: tuple[str, ...] | None = None
     documents: tuple[str, ...] | None = None  # companion documents by name
+    speakers: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.start_s is not None and self.end_s is not None and self.end_s < self.start_s:
@@ -94,6 +98,7 @@ class ChunkFilter:
             start_s=req.start_s,
             end_s=req.end_s,
             sources=(req.source,) if req.source else None,
+            speakers=(req.speaker,) if req.speaker else None,
         )
 
 

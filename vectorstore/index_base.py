@@ -113,6 +113,10 @@ class BaseChunkIndex(ABC):
     def _count(self, flt: ChunkFilter) -> int: ...
 
     @abstractmethod
+    def _set_payload(self, flt: ChunkFilter, payload: dict[str, Any]) -> None:
+        """Set these payload fields on every point matching ``flt``."""
+
+    @abstractmethod
     def close(self) -> None: ...
 
     # --- writes -------------------------------------------------------------------------
@@ -156,6 +160,12 @@ class BaseChunkIndex(ABC):
             self._delete(
                 ChunkFilter(media_ids=(media_id,), sources=("document",), documents=(document,))
             )
+
+    def rename_speaker(self, media_id: str, old: str, new: str) -> None:
+        """Relabel one media item's speaker ``old`` as ``new`` (payload only: no vector
+        changes, so nothing is re-embedded)."""
+        with self._lock:
+            self._set_payload(ChunkFilter(media_ids=(media_id,), speakers=(old,)), {"speaker": new})
 
     # --- reads --------------------------------------------------------------------------
     def search(

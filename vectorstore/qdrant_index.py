@@ -64,6 +64,10 @@ def _client_filter(f: ChunkFilter) -> models.Filter | None:
         must.append(
             models.FieldCondition(key="document", match=models.MatchAny(any=list(f.documents)))
         )
+    if f.speakers is not None:
+        must.append(
+            models.FieldCondition(key="speaker", match=models.MatchAny(any=list(f.speakers)))
+        )
     if not must and not must_not:
         return None
     return models.Filter(must=must or None, must_not=must_not or None)
@@ -279,3 +283,16 @@ class QdrantChunkIndex(BaseChunkIndex):
             lambda: self.client.count(self.collection, count_filter=qfilter, exact=True)
         )
         return counted.count
+
+    def _set_payload(self, flt: ChunkFilter, payload: dict[str, Any]) -> None:
+        qfilter = _client_filter(flt)
+        if qfilter is None:
+            raise ValueError("refusing to update every point without a filter")
+        self._retry(
+            lambda: self.client.set_payload(
+                self.collection,
+                payload=payload,
+                points=models.FilterSelector(filter=qfilter),
+                wait=True,
+            )
+        )

@@ -69,6 +69,7 @@ class SearchRequest(BaseModel):
     start_s: float | None = Field(default=None, ge=0)
     end_s: float | None = Field(default=None, ge=0)
     source: Source | None = None
+    speaker: str | None = Field(default=None, min_length=1, max_length=200)
     limit: int = Field(default=5, ge=1, le=100)
 
 
@@ -86,6 +87,7 @@ class Hit(BaseModel):
     keyframe: str | None = None
     document: str | None = None
     page: int | None = None
+    speaker: str | None = None
 
     @classmethod
     def from_chunk(cls, chunk: Chunk, score: float, title: str = "") -> Hit:
@@ -101,4 +103,5 @@ class Hit(BaseModel):
             keyframe=chunk.keyframe,
             document=chunk.document,
             page=chunk.page,
+            speaker=chunk.speaker,
         )

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.answering import Answer, Speak, Speech
 from app.lifecycle.records import JobState, MediaState
 from graphs.agent import AskResult
+from ingestion.transcript_store import TranscriptSegment
 from vectorstore.schema import Hit, Source
 
 MAX_QUESTION_CHARS = 4000
@@ -38,18 +39,36 @@ class Deleted(BaseModel):
     deleted: bool = True
 
 
-class TranscriptSegment(BaseModel):
-    start_s: float
-    end_s: float
-    text: str
-    language: str | None = None
-
-
 class TranscriptOut(BaseModel):
+    """The stored transcript: segments with speakers, each with Whisper's timed words."""
+
     media_id: str
     title: str
     language: str | None = None
     segments: list[TranscriptSegment]
+
+
+class SpeakerOut(BaseModel):
+    speaker: str = Field(description="The diarizer's id (S1, S2…).")
+    name: str | None = Field(description="The name a user gave, if any.")
+    proposed_name: str | None = Field(description="A name the speaker gave for themself.")
+    speech_s: float
+    segments: int
+
+
+class SpeakersOut(BaseModel):
+    media_id: str
+    speakers: list[SpeakerOut]
+
+
+class SpeakersIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    names: dict[str, str] = Field(
+        min_length=1,
+        max_length=50,
+        description="Speaker id or current name → new name, e.g. {\"S2\": \"Chiara\"}.",
+    )
 
 
 class SearchIn(BaseModel):
@@ -61,6 +80,7 @@ class SearchIn(BaseModel):
     start_s: float | None = Field(default=None, ge=0)
     end_s: float | None = Field(default=None, ge=0)
     source: Source | None = None
+    speaker: str | None = Field(default=None, min_length=1, max_length=200)
     limit: int = Field(default=5, ge=1, le=100)
 
 

@@ -19,6 +19,8 @@ async def search(body: SearchIn, state: State) -> SearchOut:
         invalid("body", "end_s", "end_s must not be before start_s", body.end_s)
     if not body.query.strip():
         invalid("body", "query", "query must not be blank", body.query)
+    if body.speaker is not None and not body.speaker.strip():
+        invalid("body", "speaker", "speaker must not be blank", body.speaker)
     req = SearchRequest(**body.model_dump())
     hits = await anyio.to_thread.run_sync(state.container.search.search, req)
     return SearchOut(hits=hits)

@@ -78,6 +78,7 @@ class Ingestion:
         recorded_at: datetime | None = None,
         progress: ProgressFn | None = None,
         raise_errors: bool = True,
+        speakers: int | None = None,
     ) -> IngestOutcome:
         """Index ``path``. On failure the item is cleaned up and recorded as ``failed``;
         the error is raised (``MediaError`` for bad input) unless ``raise_errors=False``,
@@ -103,7 +104,7 @@ class Ingestion:
                     progress=progress,
                 )
                 try:
-                    self._run(run, path, recorded_at)
+                    self._run(run, path, recorded_at, speakers)
                 except BaseException as exc:
                     run.fail(str(exc) or type(exc).__name__)
                     if raise_errors or not isinstance(exc, Exception):
@@ -153,9 +154,13 @@ class Ingestion:
         self.lifecycle.store.update_job(job.job_id, status="failed", error=error)
         return IngestOutcome(job.media_id, "", "failed", None, None, 0, error)
 
-    def _run(self, run: Run, path: Path, recorded_at: datetime | None) -> None:
+    def _run(
+        self, run: Run, path: Path, recorded_at: datetime | None, speakers: int | None = None
+    ) -> None:
         with renewing(run, self.lifecycle.renew_s):
-            result = self.pipeline.run(path, run.media_id, run, recorded_at=recorded_at)
+            result = self.pipeline.run(
+                path, run.media_id, run, recorded_at=recorded_at, speakers=speakers
+            )
         run.ready(
             kind=result.kind,
             duration_s=result.duration_s,
