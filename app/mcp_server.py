@@ -171,16 +171,19 @@ def build_server(container: Container) -> MCPServer:
 
     @mcp.tool(structured_output=False)
     def transcript(media_id: str, start: Time = None, end: Time = None) -> str:
-        """What was said in a media item, or in a span of it, as timed segments."""
-        from app.api.transcripts import segments_from_chunks  # the API route's function
+        """What was said in a media item, or in a span of it: timed segments with speakers."""
+        from app import transcripts  # the stored transcript, as the API route serves it
 
         with _tool_errors():
             t0, t1 = _window(start, end)
             record = _ready(container, media_id)
-            chunks = container.search.window(media_id, t0, t1, sources=["speech"])
+            try:
+                doc = transcripts.load(container, media_id).named().between(t0, t1)
+            except transcripts.TranscriptMissing as exc:
+                raise BadArgument(str(exc)) from None
         segments = []
-        for seg in segments_from_chunks(chunks):
-            row = seg.model_dump(mode="json")
+        for seg in doc.segments:
+            row = seg.model_dump(mode="json", exclude={"words"})
             row["time"] = format_span(seg.start_s, seg.end_s)
             row["url"] = playable_url(url, media_id, seg.start_s, seg.end_s)
             segments.append(row)

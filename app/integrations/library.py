@@ -43,6 +43,7 @@ def search_request(
     start_s: float | None = None,
     end_s: float | None = None,
     source: str | None = None,
+    speaker: str | None = None,
     limit: int = 5,
 ) -> SearchRequest:
     """A checked ``SearchRequest``; ``BadArgument`` names what is wrong."""
@@ -60,6 +61,7 @@ def search_request(
             start_s=t0,
             end_s=t1,
             source=source,  # type: ignore[arg-type]  # validated by the model
+            speaker=speaker.strip() if speaker and speaker.strip() else None,
             limit=limit,
         )
     except ValidationError as exc:
@@ -88,26 +90,20 @@ class SearchFilters:
 
 
 def search_hits(container: Container, query: str, filters: SearchFilters) -> list[Hit]:
-    """Hybrid, time-filtered search over ready media. ``speaker`` keeps hits of that
-    speaker only (case-insensitive); the index has no speaker filter, so more are
-    fetched and filtered here."""
+    """Hybrid, time-filtered search over ready media; ``speaker`` keeps that speaker's
+    lines only (the label search shows: ``S2``, or the name given to it)."""
     f = filters
     req = search_request(
         query, media_ids=f.media_ids, start_s=f.start_s, end_s=f.end_s, source=f.source,
-        limit=f.limit,
+        speaker=f.speaker, limit=f.limit,
     )  # fmt: skip
     check_media(container, f.media_ids)
-    if not f.speaker:
-        return container.search.search(req)
-    wanted = f.speaker.strip().casefold()
-    wide = req.model_copy(update={"limit": MAX_LIMIT})
-    hits = [h for h in container.search.search(wide) if (hit_speaker(h) or "").casefold() == wanted]
-    return hits[: f.limit]
+    return container.search.search(req)
 
 
-def hit_speaker(hit: Any) -> str | None:
-    """The hit's speaker label, when the index knows it (empty before diarisation)."""
-    return getattr(hit, "speaker", None) or None
+def hit_speaker(hit: Hit) -> str | None:
+    """The hit's speaker label (None before diarisation or for slides and documents)."""
+    return hit.speaker or None
 
 
 def playable_url(public_url: str, media_id: str, start_s: float, end_s: float) -> str:
