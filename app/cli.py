@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import errno
 import json
-import math
 import sys
 from contextlib import contextmanager
 from datetime import datetime
@@ -25,11 +24,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
 from app.assets import AssetError
+from app.cli_time import time_option
 from app.config import Settings
 from app.container import Container
 from app.profiles import ProfileError
 from graphs.mediatime import format_time as mmss
-from graphs.mediatime import parse_clock
 from ingestion.errors import MediaError
 from vectorstore.index import IndexMismatchError
 
@@ -45,7 +44,6 @@ out = Console()
 err = Console(stderr=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
-MAX_TIME_S = 7 * 24 * 3600.0  # a week: longer than any recording, shorter than nonsense
 
 
 class SourceChoice(StrEnum):
@@ -81,20 +79,8 @@ def _emit_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
-def _seconds(value: str | None, name: str) -> float | None:
-    if value is None:
-        return None
-    try:
-        seconds = parse_clock(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint=name) from exc
-    if not math.isfinite(seconds) or seconds > MAX_TIME_S:
-        raise typer.BadParameter(f"{value!r} is not a usable time", param_hint=name)
-    return seconds
-
-
 def _window(start: str | None, end: str | None) -> tuple[float | None, float | None]:
-    t0, t1 = _seconds(start, "--start"), _seconds(end, "--end")
+    t0, t1 = time_option(start, "--start"), time_option(end, "--end")
     if t0 is not None and t1 is not None and t1 <= t0:
         raise typer.BadParameter("--end is before --start (or equal to it)", param_hint="--end")
     return t0, t1

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import json
-import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,9 +21,10 @@ from rich.console import Console
 from rich.table import Table
 
 from app import transcripts
+from app.cli_time import time_option
 from app.config import Settings
 from app.container import Container
-from graphs.mediatime import format_time, parse_clock
+from graphs.mediatime import format_time
 
 out = Console()
 err = Console(stderr=True)
@@ -47,18 +47,6 @@ def _container() -> Iterator[Container]:
         container.close()
 
 
-def _time(value: str | None, name: str) -> float | None:
-    if value is None:
-        return None
-    try:
-        seconds = parse_clock(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint=name) from exc
-    if not math.isfinite(seconds):
-        raise typer.BadParameter(f"{value!r} is not a usable time", param_hint=name)
-    return seconds
-
-
 def _ready(c: Container, media_id: str) -> None:
     rec = c.registry.get_media(media_id)
     if rec is None:
@@ -78,7 +66,7 @@ def transcript(
     as_json: JsonFlag = False,
 ) -> None:
     """Print a media item's transcript with speakers (``--json`` = ``--format json``)."""
-    t0, t1 = _time(start, "--start"), _time(end, "--end")
+    t0, t1 = time_option(start, "--start"), time_option(end, "--end")
     if t0 is not None and t1 is not None and t1 <= t0:
         raise typer.BadParameter("--end is before --start (or equal to it)", param_hint="--end")
     with _container() as c:

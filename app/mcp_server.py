@@ -22,7 +22,6 @@ from pydantic import Field
 
 from app.container import Container
 from app.integrations.library import (
-    MAX_TIME_S,
     BadArgument,
     SearchFilters,
     check_media,
@@ -30,7 +29,7 @@ from app.integrations.library import (
     playable_url,
     search_hits,
 )
-from graphs.mediatime import format_span, parse_clock
+from graphs.mediatime import MAX_TIME_S, format_span, parse_clock
 
 Time = Annotated[
     float | str | None,

@@ -16,6 +16,7 @@ import math
 
 CLOCK = r"\d{1,2}(?::\d{2}){1,2}"  # mm:ss or h:mm:ss inside text (no seconds-only form)
 SPAN_DASH = "–"  # en dash, as citations write spans
+MAX_TIME_S = 7 * 24 * 3600.0  # a week: longer than any recording, shorter than nonsense
 
 
 def format_time(seconds: float, *, pad_minutes: bool = True) -> str:

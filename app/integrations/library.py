@@ -17,11 +17,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.container import Container
-from graphs.mediatime import format_span
+from graphs.mediatime import MAX_TIME_S, format_span
 from vectorstore.schema import Hit, SearchRequest
 
 MAX_LIMIT = 100
-MAX_TIME_S = 7 * 24 * 3600.0  # the CLI's bound: longer than any recording
 
 
 class BadArgument(ValueError):
