@@ -58,6 +58,7 @@ _FILLER = frozenset((
     "discuss", "mentioned", "mention", "meeting", "speaker", "someone", "somebody", "people",
     "person", "one", "ones", "thing", "things", "way", "lot", "well", "really", "think",
     "thought", "like", "said", "going", "get", "got", "make", "made", "use", "used",
+    "himself", "herself", "itself", "themselves", "myself", "yourself", "ourselves",
 ))  # fmt: skip
 
 
@@ -163,7 +164,8 @@ def extract(sentence: str, question: str = "") -> Facts:
             w
             for w in _words(_NUMBER_RE.sub(" ", _digitise(sentence)))
             if len(w) >= 3 and w not in _FILLER and _stem(w) not in asked_words
-        }
+        } - {t.lower() for t in tokens if t[0].isupper()}  # names are claims of their own:
+        # found, they must not vouch for the rest of the sentence ("John … amiable")
     return Facts(frozenset(numbers), frozenset(names), quotes, frozenset(content))
 
 

@@ -102,3 +102,12 @@ def test_one_shared_word_does_not_support_a_sentence_of_new_content() -> None:
     # a close paraphrase with most of its words in the evidence is still supported
     paraphrase = "The designer would draw a dolphin because dolphins are smart."
     assert claims.supported(paraphrase, [ANIMAL.text], question)
+
+
+def test_names_found_do_not_vouch_for_the_rest_of_the_sentence() -> None:
+    # the demo's case: the names are in the cited line, the claim about them is not
+    cited = "John Dashwood had then leisure to consider how much was in his power to do"
+    claim = "John Dashwood might have been made amiable himself."
+    question = "What might have made him more respectable?"
+    assert not claims.supported(claim, [cited], question)
+    assert claims.supported(claim, ["John Dashwood might even have been made amiable"], question)
