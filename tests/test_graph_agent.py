@@ -632,7 +632,7 @@ def test_ask_result_json_matches_the_cli_contract(corpus) -> None:
     }  # fmt: skip
     assert data["thread_id"] == "t-1" and data["audio_path"] is None
     assert set(data["citations"][0]) == {
-        "media_id", "title", "start_s", "end_s", "quote", "page", "document"
+        "media_id", "title", "start_s", "end_s", "quote", "page", "document", "speaker"
     }  # fmt: skip
     assert data["citations"][0]["document"] is False  # a time citation, not a document's
 
