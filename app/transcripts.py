@@ -43,7 +43,8 @@ def load(container: Container, media_id: str) -> MediaTranscript:
     doc = container.transcripts.load(media_id)
     if doc is None:
         raise TranscriptMissing(
-            f"media {media_id!r} has no stored transcript (ingest it again to keep one)"
+            f"media {media_id!r} has no stored transcript: it was indexed before transcripts "
+            "were kept (`chronorag media delete` it, then ingest the file again)"
         )
     return doc
 
