@@ -31,7 +31,7 @@ bench: setup
 	$(PY) bench/ask.py
 	$(PY) bench/speech.py
 	$(PY) bench/load.py
-	$(PY) bench/queue.py
+	$(PY) bench/job_queue.py
 
 eval: setup
 	$(PY) -m evals.devset .chronorag/devset

@@ -16,7 +16,7 @@ the tests); the shared index is the Qdrant test double (``tests/qdrant_double.py
 Qdrant server runs here), the same for both backends. Prints a table and the
 PostgreSQL/SQLite ratios; the last stdout line is one JSON object with every figure.
 
-    .venv/bin/python bench/queue.py [--jobs 8] [--claims 200]
+    .venv/bin/python bench/job_queue.py [--jobs 8] [--claims 200]
 """
 
 from __future__ import annotations
@@ -34,10 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-# this file's folder first on sys.path would make it the stdlib's ``queue`` for everyone
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
