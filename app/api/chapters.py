@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
 from app import chapters as item_chapters
-from app.api.lookup import MediaId, get_record
+from app.api.lookup import MediaId, get_ready_record
 from app.api.state import State
 from graphs.summarize import Chapter
 
@@ -36,9 +36,7 @@ class ChaptersOut(BaseModel):
     summary="Chapters (title, start and end) of a media item; made once, then stored",
 )
 async def chapters(media_id: MediaId, state: State) -> ChaptersOut:
-    record = get_record(state, media_id)
-    if record.status != "ready":
-        raise HTTPException(409, f"the media is not indexed yet (status: {record.status})")
+    get_ready_record(state, media_id)
     with state.chapter_admission.admit():
         try:
             found = await anyio.to_thread.run_sync(
