@@ -5,19 +5,22 @@
 // seekTo and state. Text only via textContent.
 "use strict";
 
-const chapterList = { mediaId: null, loaded: false };
+// chapterList.request is the load in flight: a reply to an older one (another recording picked, or
+// the same one again while its list was being made) is dropped, never shown twice
+const chapterList = { mediaId: null, request: null, loaded: false };
 
 async function showChapters(mediaId) {
   const list = $("chapters");
   const status = $("chapters-status");
-  if (chapterList.mediaId === mediaId && chapterList.loaded) return;
-  chapterList.mediaId = mediaId;
-  chapterList.loaded = false;
+  if (chapterList.mediaId === mediaId && (chapterList.loaded || chapterList.request)) return;
+  const request = {};
+  Object.assign(chapterList, { mediaId, request, loaded: false });
   list.replaceChildren();
   status.classList.remove("error");
   const item = state.media.get(mediaId);
   if (item && item.status !== "ready") {
     status.textContent = "Chapters appear once the recording is indexed.";
+    chapterList.request = null; // picked again once ready, it loads
     return;
   }
   status.textContent = "Finding chapters…";
@@ -25,15 +28,16 @@ async function showChapters(mediaId) {
   try {
     response = await api(`/v1/media/${encodeURIComponent(mediaId)}/chapters`);
   } catch (error) { // offline, or the key was refused three times
-    if (chapterList.mediaId === mediaId) failed(`Could not load the chapters: ${error.message}`);
+    if (chapterList.request === request) failed(`Could not load the chapters: ${error.message}`);
     return;
   }
-  if (chapterList.mediaId !== mediaId) return; // another recording was picked meanwhile
+  if (chapterList.request !== request) return;
   if (!response.ok) {
     failed(`Could not find chapters: ${await errorText(response)}`);
     return;
   }
   const body = await response.json();
+  if (chapterList.request !== request) return;
   for (const chapter of body.chapters) {
     const li = document.createElement("li");
     li.dataset.start = String(chapter.start_s);
@@ -55,11 +59,13 @@ async function showChapters(mediaId) {
     list.append(li);
   }
   chapterList.loaded = true;
+  chapterList.request = null;
   const n = body.chapters.length;
   status.textContent = n ? `${n} chapter${n > 1 ? "s" : ""}.` : "No chapters.";
 }
 
-function failed(message) {
+function failed(message) { // the next pick of the recording tries again
+  chapterList.request = null;
   const status = $("chapters-status");
   status.textContent = message;
   status.classList.add("error");
