@@ -1,11 +1,12 @@
 """``Ingestion``: the pipeline run under the lifecycle, for a file or a queued job.
 
 ``ingest(path)`` is the direct path (``chronorag ingest``, evals): the same file (same
-sha256 prefix) is a no-op once ready (unless ``reindex``: then the ready item goes back to
-``running`` — out of search, its points, keyframes and transcript removed — and is
-indexed again, so search sees the old item or the new one, never half of either) and
-restarts cleanly otherwise. ``run_job`` is the
-service's path (``app/worker.py``) for a job :meth:`Lifecycle.claim` took. Both lease the
+sha256 prefix) is a no-op once ready and restarts cleanly otherwise. With ``reindex`` a
+ready item is run again through :meth:`Lifecycle.begin`: back to ``running`` (out of
+search), its points and per-item folder (keyframes, transcript, chapters) removed, then
+indexed anew — search sees the whole old item or the whole new one, never half of either.
+``run_job`` is the service's path (``app/worker.py``) for a job :meth:`Lifecycle.claim`
+took, diarized with the speaker count stored on the job. Both lease the
 item, let :class:`ingestion.pipeline.Ingestor` report into the run, then end it
 ``ready`` or ``failed`` (points and keyframes removed). Runs of one item are serialised
 within the process; across processes the lease refuses a second run.
