@@ -29,6 +29,7 @@ from app.config import Settings
 from app.container import Container
 from app.profiles import ProfileError
 from graphs.mediatime import format_time as mmss
+from ingestion.diarize import MAX_SPEAKERS, MIN_SPEAKERS
 from ingestion.errors import MediaError
 from vectorstore.index import IndexMismatchError
 
@@ -122,8 +123,17 @@ def ingest(
         str | None, typer.Option("--recorded-at", help="Wall-clock start, ISO 8601.")
     ] = None,
     speakers: Annotated[
-        int | None, typer.Option(min=1, max=20, help="Number of speakers, when known.")
+        int | None,
+        typer.Option(min=MIN_SPEAKERS, max=MAX_SPEAKERS, help="Number of speakers, when known."),
     ] = None,
+    reindex: Annotated[
+        bool,
+        typer.Option(
+            "--reindex",
+            help="Index a file that is already ready again (its chunks and transcript are "
+            "replaced; it is not searchable until the new index is complete).",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Index what is said and shown in each file. Exit code 1 if any file failed."""
@@ -151,6 +161,7 @@ def ingest(
                         progress=_StageBars(progress, path.name),
                         raise_errors=False,
                         speakers=speakers,
+                        reindex=reindex,
                     )
             except MediaError as exc:  # nothing to register (e.g. the file does not exist)
                 failed += 1

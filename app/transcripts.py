@@ -44,7 +44,7 @@ def load(container: Container, media_id: str) -> MediaTranscript:
     if doc is None:
         raise TranscriptMissing(
             f"media {media_id!r} has no stored transcript: it was indexed before transcripts "
-            "were kept (`chronorag media delete` it, then ingest the file again)"
+            "were kept (index it again: `chronorag ingest FILE --reindex`)"
         )
     return doc
 

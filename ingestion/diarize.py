@@ -23,6 +23,7 @@ from ingestion.audio import SAMPLE_RATE, stream_audio
 from ingestion.probe import probe
 
 ProgressCallback = Callable[[float], None]
+MIN_SPEAKERS, MAX_SPEAKERS = 1, 20  # what a caller may give as the speaker count
 
 
 @dataclass(frozen=True)

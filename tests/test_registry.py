@@ -231,3 +231,31 @@ def test_renew_take_over_and_attempts_act_only_for_the_holder(registry: MediaSto
     # heartbeats and the store's clock are one clock: a fresh lease is not in the future
     (item,) = registry.running()
     assert item.lease.heartbeat_at <= registry.clock()
+
+
+def test_a_job_keeps_the_speaker_count_it_was_queued_with(registry: MediaStore) -> None:
+    _add(registry, "3" * 16)
+    plain = registry.create_job("3" * 16)
+    assert plain.speakers is None
+    registry.update_job(plain.job_id, status="failed", error="superseded")
+    job = registry.create_job("3" * 16, speakers=3)
+    claimed = registry.claim_job(_lease("first"))
+    assert (claimed.job_id, claimed.speakers) == (job.job_id, 3)
+    assert registry.requeue("3" * 16, "first", job.job_id)  # a re-claim runs it the same way
+    assert registry.claim_job(_lease("second")).speakers == 3
+
+
+def test_a_registry_from_before_speaker_counts_opens(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    reg = Registry(path)
+    _add(reg, "2" * 16)
+    old = reg.create_job("2" * 16)
+    reg.close()
+    with sqlite3.connect(path) as db:
+        db.execute("ALTER TABLE jobs DROP COLUMN speakers")
+    reg = Registry(path)
+    try:
+        assert reg.get_job(old.job_id).speakers is None
+        assert reg.create_job("2" * 16, speakers=2).speakers == 2
+    finally:
+        reg.close()

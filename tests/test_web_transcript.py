@@ -1,7 +1,9 @@
 """The transcript panel in a real browser (Debian Chromium via Playwright, like
 tests/test_web_page.py): picking a recording shows its stored transcript with speakers,
-a click on a line seeks the player there and that line is highlighted as it plays, and
-"Find in this recording" puts its search hits on the timeline (a mark seeks too)."""
+a click on a line seeks the player there and that line is highlighted as it plays,
+"Find in this recording" puts its search hits on the timeline (a mark seeks too), and the
+chapters are listed with their times ("Finding chapters…" while the model works; a click
+seeks; a failed request is an error line)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.live_server import API_KEY, TALK_TITLE
+from graphs.mediatime import format_span
+from tests.chapter_media import TITLE as CHAPTERED_TITLE
+from tests.live_server import API_KEY, TALK_TITLE, LiveServer
 from tests.test_web_page import browser, enter_key, page  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
@@ -78,3 +82,63 @@ def test_find_marks_hits_on_the_timeline(
     expect(page.locator("#player")).to_have_attribute(
         "data-seeked-to", top.get_attribute("data-start"), timeout=60_000
     )
+
+
+WATCH_CHAPTER_STATUS = """() => {
+  const status = document.getElementById("chapters-status");
+  window.chapterStatuses = [];
+  new MutationObserver(() => window.chapterStatuses.push(status.textContent))
+    .observe(status, { childList: true, characterData: true, subtree: true });
+}"""
+
+
+def test_chapters_are_listed_with_their_times_and_seek(
+    page: Page,  # noqa: F811
+    service: LiveServer,
+    chaptered_meeting: dict[str, Any],
+) -> None:
+    page.goto("/")
+    enter_key(page, API_KEY)
+    media_id = chaptered_meeting["media_id"]
+    page.evaluate(WATCH_CHAPTER_STATUS)
+    row = page.locator(f"#media-list tr[data-media-id='{media_id}']")
+    play = row.get_by_role("button", name=f"Play {CHAPTERED_TITLE}")
+    play.click()
+    play.click()  # picked again (while its chapters are being made): listed once all the same
+    expect(page.locator("#transcript-status")).to_contain_text("lines", timeout=30_000)
+    status = page.locator("#chapters-status")
+    expect(status).to_have_text(re.compile(r"^\d+ chapters?\.$"), timeout=600_000)
+    assert "Finding chapters…" in page.evaluate("window.chapterStatuses")
+    with service.client() as client:
+        expected = client.get(f"/v1/media/{media_id}/chapters").json()["chapters"]
+    items = page.locator("#chapters li")
+    assert items.count() == len(expected) >= 2
+    # the page's times are the project's format (graphs/mediatime.py): 00:41–01:20
+    shown = items.locator(".when").all_text_contents()
+    assert shown == [format_span(c["start_s"], c["end_s"]) for c in expected]
+    assert items.locator(".title").all_text_contents() == [c["title"] for c in expected]
+
+    second = items.nth(1)
+    assert float(second.get_attribute("data-start")) == expected[1]["start_s"] > 0
+    second.get_by_role("button").click()
+    player = page.locator("#player")
+    expect(player).to_have_attribute(
+        "data-seeked-to", second.get_attribute("data-start"), timeout=60_000
+    )
+    assert page.evaluate("document.getElementById('player').currentTime") == pytest.approx(
+        expected[1]["start_s"], abs=0.5
+    )
+
+
+def test_a_failed_chapter_request_is_an_error_line(page: Page) -> None:  # noqa: F811
+    page.goto("/")
+    enter_key(page, API_KEY)
+    expect(page.locator("#media-table")).to_be_visible()
+    page.evaluate("showChapters('0123456789abcdef')")  # a recording the service does not have
+    status = page.locator("#chapters-status")
+    expect(status).to_have_text(
+        re.compile(r"^Could not find chapters: no media with id '0123456789abcdef'"),
+        timeout=30_000,
+    )
+    expect(status).to_have_class(re.compile(r"\berror\b"))
+    assert page.locator("#chapters li").count() == 0

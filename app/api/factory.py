@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.routing import compile_path
 
 from app.api import ask, clips, failures, health, jobs, media, openai_compat, search, transcripts
+from app.api import chapters as media_chapters
 from app.api import documents as media_documents
 from app.api.agent_bridge import AskRunner
 from app.api.auth import require_key
@@ -163,6 +164,7 @@ def create_app(
     protected = [Depends(require_key)]
     for module in (media, transcripts, clips, jobs, search, ask, openai_compat, media_documents):
         app.include_router(module.router, dependencies=protected, responses=_COMMON_ERRORS)
+    app.include_router(media_chapters.router, dependencies=protected, responses=_COMMON_ERRORS)
     app.router.routes.append(mcp_http.route)
 
     from ingestion.errors import MediaError

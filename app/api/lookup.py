@@ -21,3 +21,11 @@ def get_record(state: ServiceState, media_id: str) -> MediaRecord:
     if record is None:
         raise HTTPException(404, f"no media with id {media_id!r}")
     return record
+
+
+def get_ready_record(state: ServiceState, media_id: str) -> MediaRecord:
+    """The record of an indexed (``ready``) item: a 404 when unknown, a 409 until ready."""
+    record = get_record(state, media_id)
+    if record.status != "ready":
+        raise HTTPException(409, f"the media is not indexed yet (status: {record.status})")
+    return record

@@ -23,6 +23,7 @@ from app.api.state import ServiceState, State
 from app.api.uploads import ReceivedUpload, UploadError, receive_upload, upload_openapi
 from app.lifecycle import Busy as Indexing
 from app.lifecycle.records import MediaState
+from ingestion.diarize import MAX_SPEAKERS, MIN_SPEAKERS
 
 log = logging.getLogger("chronorag.api")
 router = APIRouter(tags=["media"])
@@ -34,7 +35,7 @@ _UPLOAD_SCHEMA = upload_openapi(
         "408": "The upload stalled.",
         "413": "Larger than CHRONORAG_MAX_UPLOAD_MB.",
         "415": "Not multipart, or not an audio/video file.",
-        "422": "Empty file, missing 'file' field or bad recorded_at.",
+        "422": "Empty file, missing 'file' field, bad recorded_at or speakers.",
         "503": "Too many uploads in progress; retry after Retry-After.",
     },
     {
@@ -43,6 +44,13 @@ _UPLOAD_SCHEMA = upload_openapi(
             "type": "string",
             "format": "date-time",
             "description": "Wall-clock start of the recording (ISO 8601).",
+        },
+        "speakers": {
+            "type": "integer",
+            "minimum": MIN_SPEAKERS,
+            "maximum": MAX_SPEAKERS,
+            "description": "How many people speak, when known (as `chronorag ingest "
+            "--speakers N`); otherwise diarization finds the count.",
         },
     },
 )
@@ -69,6 +77,18 @@ def _parse_recorded_at(raw: str | None) -> datetime | None:
         raise UploadError(422, f"recorded_at is not an ISO 8601 date-time: {raw!r}") from exc
 
 
+def _parse_speakers(raw: str | None) -> int | None:
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip()
+    if not text.isascii() or not text.isdigit() or not MIN_SPEAKERS <= int(text) <= MAX_SPEAKERS:
+        raise UploadError(
+            422,
+            f"speakers must be a whole number from {MIN_SPEAKERS} to {MAX_SPEAKERS}: {raw[:40]!r}",
+        )
+    return int(text)
+
+
 def _looks_like_text(path: Path, size: int = 4096) -> bool:
     """True when the file starts like text. No audio/video container does, but playlists
     do (HLS, ffconcat), and some ffmpeg builds detect those in a file of any name and
@@ -91,6 +111,7 @@ def _admit(state: ServiceState, upload: ReceivedUpload) -> UploadAccepted:
     if upload.size == 0:
         raise UploadError(422, "the uploaded file is empty")
     recorded_at = _parse_recorded_at(upload.fields.get("recorded_at"))
+    speakers = _parse_speakers(upload.fields.get("speakers"))
     title = _clean_title(upload.fields.get("title", "")) or Path(upload.filename).stem or "upload"
     if _looks_like_text(upload.path):
         raise UploadError(415, "not a usable audio or video file: it is text")
@@ -121,6 +142,7 @@ def _admit(state: ServiceState, upload: ReceivedUpload) -> UploadAccepted:
                 recorded_at=recorded_at,
                 kind=info.kind,
                 duration_s=info.duration_s,
+                speakers=speakers,
             )
         except Indexing as exc:  # the CLI is indexing the same file right now
             final.unlink(missing_ok=True)

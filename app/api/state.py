@@ -35,6 +35,8 @@ class ServiceState:
     clip_slots: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(2))
     clip_admission: Admission = field(default_factory=lambda: Admission("clip encodes", 8))
     upload_admission: Admission = field(default_factory=lambda: Admission("uploads", 8))
+    # chapter lists not yet stored each take an LLM pass: a few at once, the rest refused
+    chapter_admission: Admission = field(default_factory=lambda: Admission("chapter lists", 4))
 
     @property
     def settings(self) -> Settings:

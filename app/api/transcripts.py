@@ -18,7 +18,7 @@ from fastapi.responses import PlainTextResponse
 
 from app import transcripts
 from app.api.errors import invalid
-from app.api.lookup import MediaId, get_record
+from app.api.lookup import MediaId, get_ready_record
 from app.api.schemas import SpeakersIn, SpeakersOut, TranscriptOut
 from app.api.state import ServiceState, State
 from ingestion.transcript_store import MediaTranscript
@@ -27,9 +27,7 @@ router = APIRouter(tags=["media"])
 
 
 def _stored(state: ServiceState, media_id: str) -> tuple[str, MediaTranscript]:
-    record = get_record(state, media_id)
-    if record.status != "ready":
-        raise HTTPException(409, f"the media is not indexed yet (status: {record.status})")
+    record = get_ready_record(state, media_id)
     try:
         return record.title, transcripts.load(state.container, media_id)
     except transcripts.TranscriptMissing as exc:

@@ -1,8 +1,12 @@
 """``Ingestion``: the pipeline run under the lifecycle, for a file or a queued job.
 
 ``ingest(path)`` is the direct path (``chronorag ingest``, evals): the same file (same
-sha256 prefix) is a no-op once ready and restarts cleanly otherwise. ``run_job`` is the
-service's path (``app/worker.py``) for a job :meth:`Lifecycle.claim` took. Both lease the
+sha256 prefix) is a no-op once ready and restarts cleanly otherwise. With ``reindex`` a
+ready item is run again through :meth:`Lifecycle.begin`: back to ``running`` (out of
+search), its points and per-item folder (keyframes, transcript, chapters) removed, then
+indexed anew — search sees the whole old item or the whole new one, never half of either.
+``run_job`` is the service's path (``app/worker.py``) for a job :meth:`Lifecycle.claim`
+took, diarized with the speaker count stored on the job. Both lease the
 item, let :class:`ingestion.pipeline.Ingestor` report into the run, then end it
 ``ready`` or ``failed`` (points and keyframes removed). Runs of one item are serialised
 within the process; across processes the lease refuses a second run.
@@ -79,10 +83,13 @@ class Ingestion:
         progress: ProgressFn | None = None,
         raise_errors: bool = True,
         speakers: int | None = None,
+        reindex: bool = False,
     ) -> IngestOutcome:
         """Index ``path``. On failure the item is cleaned up and recorded as ``failed``;
         the error is raised (``MediaError`` for bad input) unless ``raise_errors=False``,
-        which returns a ``failed`` outcome instead."""
+        which returns a ``failed`` outcome instead. A ready item is returned as it is,
+        or with ``reindex`` indexed again (its title, recording time and stored file kept
+        unless given)."""
         path = Path(path)
         if not path.is_file():
             raise MediaError(path, "file not found")
@@ -91,14 +98,20 @@ class Ingestion:
         store = self.lifecycle.store
         with self._lock(media_id):  # a second caller waits, then finds the item ready
             existing = store.get_media(media_id)
+            stored = path
             if existing is not None and existing.status == "ready":
-                return IngestOutcome.from_record(existing)
+                if not reindex:
+                    return IngestOutcome.from_record(existing)
+                title = title or existing.title
+                recorded_at = recorded_at or existing.recorded_at
+                if Path(existing.path).is_file():  # an upload's stored copy stays its file
+                    stored = Path(existing.path)
             with leases.held() as lease:
                 run = self.lifecycle.begin(
                     media_id,
                     lease,
                     title=title or path.stem,
-                    path=path,
+                    path=stored,
                     sha256=sha,
                     recorded_at=recorded_at,
                     progress=progress,
@@ -134,7 +147,7 @@ class Ingestion:
                 if media_id_of(file_sha256(path)) != job.media_id:
                     run.fail("the stored file no longer matches its id")
                 else:
-                    self._run(run, path, media.recorded_at)
+                    self._run(run, path, media.recorded_at, job.speakers)
             except Exception as exc:  # a bad file must fail its job, never the worker
                 if stopping():
                     # shutting down under a running job (its index may be closed already):

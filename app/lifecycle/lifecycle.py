@@ -178,8 +178,10 @@ class Lifecycle:
         recorded_at: datetime | None,
         kind: str,
         duration_s: float | None,
+        speakers: int | None = None,
     ) -> JobRecord:
-        """Register an uploaded file as ``queued`` and create its job."""
+        """Register an uploaded file as ``queued`` and create its job (``speakers``: the
+        speaker count to diarize with, when the uploader knows it)."""
         record = self.store.upsert_media(
             media_id,
             title=title,
@@ -191,7 +193,7 @@ class Lifecycle:
         if record.status == "running":
             raise Busy(f"media {media_id} is being indexed")
         self.store.update_media(media_id, kind=kind, duration_s=duration_s)
-        return self.store.create_job(media_id)
+        return self.store.create_job(media_id, speakers=speakers)
 
     def current_job(self, record: MediaRecord) -> str | None:
         """The job an upload of an already known item answers with (``None``: queue anew).

@@ -70,6 +70,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX jobs_media ON jobs (media_id, created_at, seq);
     CREATE INDEX media_status ON media (status);
     """,
+    "ALTER TABLE jobs ADD COLUMN speakers INTEGER",  # the speaker count given with the upload
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 # pg_advisory_xact_lock key: any fixed 64-bit number, the same in every replica
@@ -333,13 +334,15 @@ class PostgresStore:
         return done == 1
 
     # --- jobs -------------------------------------------------------------------------
-    def create_job(self, media_id: str, status: Status = "queued") -> JobRecord:
+    def create_job(
+        self, media_id: str, status: Status = "queued", *, speakers: int | None = None
+    ) -> JobRecord:
         stage, progress = ("done", 1.0) if status == "ready" else (None, 0.0)
         with self._tx() as db:
             row = db.execute(
-                "INSERT INTO jobs (job_id, media_id, status, stage, progress)"
-                " VALUES (%s, %s, %s, %s, %s) RETURNING *",
-                (uuid.uuid4().hex, media_id, status, stage, progress),
+                "INSERT INTO jobs (job_id, media_id, status, stage, progress, speakers)"
+                " VALUES (%s, %s, %s, %s, %s, %s) RETURNING *",
+                (uuid.uuid4().hex, media_id, status, stage, progress, speakers),
             ).fetchone()
         assert row is not None
         return _job(row)

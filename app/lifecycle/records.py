@@ -57,6 +57,7 @@ class JobRecord(JobState):
     updated_at: datetime
     attempts: int = 0  # how many times a worker claimed it (a re-claim after a lost lease)
     owner: str | None = None  # "host:pid" of the worker that claimed it last
+    speakers: int | None = None  # the speaker count the uploader gave (None: found by diarizing)
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,10 @@ _LEASE_COLUMNS = {
     "lease_token": "TEXT",
     "heartbeat_at": "TEXT",
 }
-_JOB_COLUMNS = {"attempts": "INTEGER NOT NULL DEFAULT 0"}  # claims of the job so far
+_JOB_COLUMNS = {
+    "attempts": "INTEGER NOT NULL DEFAULT 0",  # claims of the job so far
+    "speakers": "INTEGER",  # the speaker count given with the upload
+}
 _CLEAR_LEASE = "lease_host=NULL, lease_pid=NULL, lease_token=NULL, heartbeat_at=NULL"
 
 
@@ -318,16 +321,18 @@ class Registry:
         return done == 1
 
     # --- jobs -------------------------------------------------------------------------
-    def create_job(self, media_id: str, status: Status = "queued") -> JobRecord:
+    def create_job(
+        self, media_id: str, status: Status = "queued", *, speakers: int | None = None
+    ) -> JobRecord:
         job_id = uuid.uuid4().hex
         now = _now()
         done = (("done", 1.0) if status == "ready" else (None, 0.0))
         with self._tx() as db:
             db.execute(
                 """INSERT INTO jobs (job_id, media_id, status, stage, progress, created_at,
-                                     updated_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
-                (job_id, media_id, status, *done, now, now),
+                                     updated_at, speakers)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                (job_id, media_id, status, *done, now, now, speakers),
             )
         job = self.get_job(job_id)
         assert job is not None
