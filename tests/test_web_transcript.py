@@ -106,6 +106,9 @@ def test_chapters_are_listed_with_their_times_and_seek(
     play.click()
     play.click()  # picked again (while its chapters are being made): listed once all the same
     expect(page.locator("#transcript-status")).to_contain_text("lines", timeout=30_000)
+    with service.client() as client:
+        segments = client.get(f"/v1/media/{media_id}/transcript").json()["segments"]
+    assert page.locator("#transcript li").count() == len(segments)  # shown once, not twice
     status = page.locator("#chapters-status")
     expect(status).to_have_text(re.compile(r"^\d+ chapters?\.$"), timeout=600_000)
     assert "Finding chapters…" in page.evaluate("window.chapterStatuses")

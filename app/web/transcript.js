@@ -4,7 +4,9 @@
 // Loaded after app.js; uses its $, api, clock, seekTo and state. Text only via textContent.
 "use strict";
 
-const transcript = { mediaId: null, lines: [], current: null };
+// transcript.request is the load in flight: a reply to an older one (another recording
+// picked, or the same one again while it loads) is dropped, never shown twice
+const transcript = { mediaId: null, lines: [], current: null, request: null };
 const SPEAKER_COLOURS = 8; // .spk-0 … .spk-7 in style.css
 
 function speakerClass(speakers, speaker) {
@@ -16,24 +18,32 @@ function speakerClass(speakers, speaker) {
 async function showTranscript(mediaId) {
   const list = $("transcript");
   const item = state.media.get(mediaId);
-  if (transcript.mediaId === mediaId && transcript.lines.length) return;
-  transcript.mediaId = mediaId;
-  transcript.lines = [];
-  transcript.current = null;
+  if (transcript.mediaId === mediaId && (transcript.lines.length || transcript.request)) return;
+  const request = {};
+  Object.assign(transcript, { mediaId, lines: [], current: null, request });
   list.replaceChildren();
   $("timeline").replaceChildren();
   $("transcript-status").textContent = "Loading the transcript…";
   if (item && item.status !== "ready") {
     $("transcript-status").textContent = "The transcript appears once the recording is indexed.";
+    transcript.request = null; // picked again once ready, it loads
     return;
   }
-  const response = await api(`/v1/media/${encodeURIComponent(mediaId)}/transcript`);
-  if (transcript.mediaId !== mediaId) return; // another recording was picked meanwhile
+  let response;
+  try {
+    response = await api(`/v1/media/${encodeURIComponent(mediaId)}/transcript`);
+  } catch (error) { // offline, or the key was refused three times
+    if (transcript.request === request) transcriptFailed(`Could not load the transcript: ${error.message}`);
+    return;
+  }
+  if (transcript.request !== request) return;
   if (!response.ok) {
-    $("transcript-status").textContent = await errorText(response);
+    transcriptFailed(await errorText(response));
     return;
   }
   const body = await response.json();
+  if (transcript.request !== request) return;
+  transcript.request = null;
   const speakers = new Map();
   for (const seg of body.segments) {
     const li = document.createElement("li");
@@ -69,6 +79,11 @@ async function showTranscript(mediaId) {
 }
 
 // the line whose span holds the playing time (else the last one started)
+function transcriptFailed(message) { // the next pick of the recording tries again
+  transcript.request = null;
+  $("transcript-status").textContent = message;
+}
+
 function highlightLine() {
   const player = $("player");
   if (player.dataset.mediaId !== transcript.mediaId || !transcript.lines.length) return;
