@@ -7,7 +7,8 @@ from a self-introduction, "speaker 2"). A label or alias matches as a whole phra
 of its words also counts alone ("Rose" for "Rose Lindgren", "the designer" for
 "industrial designer"). The speaker whose words cover most of the question wins; a tie
 is ambiguous and filters nothing. A lone everyday word ("Rose", "Reader") counts only
-when the question capitalises it or says "the" before it, so "prices rose" names no one.
+when the question capitalises it (first in the sentence, only when less common than
+"Rose") or says "the" before it, so "prices rose" names no one.
 In a question written in another script (Hindi, Tamil) a Latin word is always meant, so
 "Chiara ने कीमत के बारे में क्या कहा?" finds Chiara.
 """
@@ -23,6 +24,7 @@ from typing import Protocol
 from wordfreq import zipf_frequency
 
 COMMON_ZIPF = 3.5  # an English word this frequent is a name only when written like one
+START_ZIPF = 4.5  # … and first in a sentence only below this ("Marco said", not "Will it")
 _TOKEN_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _DETERMINERS = {"the", "our", "your", "their", "his", "her", "my"}
 # words of a name or role that name no one alone ("Rose of York", "head of design")
@@ -97,8 +99,8 @@ def _written_as_name(tokens: list[_Token], i: int, latin: bool) -> bool:
     token = tokens[i]
     if not latin or not token.norm.isascii() or zipf_frequency(token.norm, "en") < COMMON_ZIPF:
         return True
-    if i == 0:  # a question's first word is capitalised anyway
-        return False
+    if i == 0:  # a sentence's first word is capitalised anyway: only a rarer word counts
+        return token.text[:1].isupper() and zipf_frequency(token.norm, "en") < START_ZIPF
     return token.text[:1].isupper() or tokens[i - 1].norm in _DETERMINERS
 
 

@@ -19,9 +19,9 @@ _INTRO = re.compile(
     r"(?P<name>[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)?)"
 )
 _ROLE = re.compile(
-    r"\b(?:I'm|I am|I'll be|I will be|as)\s+(?:the|your|a|an|our)\s+"
+    r"\b(?:I'm|I am|I'll be|I will be|as)\s+(?:[\w'-]+,\s+)?(?:the|your|a|an|our)\s+"
     r"((?:[\w-]+\s+){0,2}?(?:manager|designer|expert|engineer|lead|director|officer|analyst"
-    r"|developer|architect|specialist|consultant|coordinator|head|chair|secretary|marketing))\b",
+    r"|developer|architect|specialist|consultant|coordinator|head|chair|secretary)|marketing)\b",
     re.IGNORECASE,
 )
 STRONG = 3  # "my name is X" outweighs "I'm X" (Whisper hears "Um" as "I'm")
@@ -62,7 +62,8 @@ def propose_names(lines: Iterable[tuple[str | None, str]]) -> dict[str, str]:
 
 
 def propose_roles(lines: Iterable[tuple[str | None, str]]) -> dict[str, str]:
-    """Speaker id → the role they give themself ("I'll be the project manager")."""
+    """Speaker id → the role they give themself ("I'll be the project manager", "I'm
+    Chiara, the marketing expert")."""
     found: dict[str, Counter[str]] = defaultdict(Counter)
     for speaker, text in lines:
         if speaker:
