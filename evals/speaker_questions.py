@@ -7,9 +7,10 @@ The meetings are ingested into ``--home`` from their cached Whisper transcripts 
 real resemblyzer diarizer's turns cached beside the set (``.bench-diarization.pkl``,
 written by ``bench/meeting_speakers.py``; a meeting missing there is diarized now, not
 stored). Each diarized speaker is then renamed after the true role that speaks most of
-its time — what a user does after listening (a role claimed by two clusters goes to the
-bigger one; the other keeps its id). Every question is asked twice: with the speaker
-directory (the default agent) and without it (``speakers=None``: the agent before).
+its time, by the best one-to-one mapping — what a user does after listening (a cluster
+left over keeps its id). Every question is asked twice: with the speaker
+directory (the default agent) and without it (``speakers=None``: the agent before),
+each on its own meeting (as ``chronorag eval --set meetings`` does).
 
 Scores per question: ``grounded`` (a citation overlaps a true answering turn, as in
 ``chronorag eval``), ``keywords`` (the key fact is in the answer) and ``by_speaker``
@@ -25,7 +26,6 @@ import json
 import pickle
 import re
 import sys
-from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from evals.meeting_eval import MeetingLibrary, use_cached_transcripts
 from evals.meetings import DEV, dataset_lines, existing_manifests, load_questions
 from evals.metrics import Span
 from evals.runner import run_ask
+from evals.speakers import reference_turns, score
 from ingestion.diarize import SpeakerTurn
 
 ROLES = {  # manifest speaker → what people call them (AMI's role names)
@@ -85,25 +86,12 @@ def role_of(question: str) -> str:
     return next(r for r in ROLES if r.lower().startswith(said.split()[0]))
 
 
-def oracle_names(doc: Any, manifest: dict[str, Any]) -> dict[str, str]:
-    """Diarized id → the role name of the true speaker covering most of its speech."""
-    overlap: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for seg in doc.segments:
-        if not seg.speaker:
-            continue
-        for t in manifest["turns"]:
-            shared = min(seg.end_s, t["end_s"]) - max(seg.start_s, t["start_s"])
-            if shared > 0:
-                overlap[seg.speaker][t["speaker"]] += shared
-    claims = sorted(
-        ((sum(o.values()), sp, max(o, key=o.__getitem__)) for sp, o in overlap.items()),
-        reverse=True,
-    )
-    names: dict[str, str] = {}
-    for _, sp, role in claims:
-        if ROLES[role] not in names.values():
-            names[sp] = ROLES[role]
-    return names
+def oracle_names(doc: Any, manifest: Path) -> dict[str, str]:
+    """Diarized id → the role name of its true speaker, by the best one-to-one mapping of
+    speech time (:func:`evals.speakers.score`; a cluster left over keeps its id)."""
+    said = [SpeakerTurn(s.start_s, s.end_s, s.speaker) for s in doc.segments if s.speaker]
+    mapping = score(reference_turns(manifest), said).mapping
+    return {sp: ROLES[role] for role, sp in mapping.items()}
 
 
 def by_speaker(cites: Sequence[Span], manifest: dict[str, Any], role: str) -> float | None:
@@ -150,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             media[meeting] = out.media_id
             manifests[meeting] = library.manifests[out.media_id]
             doc = transcripts.load(container, out.media_id)
-            names = oracle_names(doc.model_copy(update={"names": {}}), manifests[meeting])
+            names = oracle_names(doc, args.root / meeting / "manifest.json")
             transcripts.rename(container, out.media_id, names)
             print(f"{meeting}: {names}", file=sys.stderr, flush=True)
         durations = {m.media_id: m.duration_s for m in container.registry.list_media()}
@@ -165,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for mode, speakers in (("without", None), ("with", directory)):
                 container.agent.nodes.speakers = speakers
                 score, detail = run_ask(container, item, media[q["meeting"]], durations, titles,
-                                        library=library)  # fmt: skip
+                                        restrict_to_media=True, library=library)  # fmt: skip
                 cites = [Span(c["media_id"], c["start_s"], c["end_s"])
                          for c in detail.get("citations", [])]  # fmt: skip
                 row[mode] = {
