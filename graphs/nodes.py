@@ -159,6 +159,7 @@ class AgentNodes:
         kept_to: str | None = None  # the speaker whose lines the evidence keeps to
         said = match_speaker(state["question"], known) if known else None
         speaker = said.label if said is not None else None
+        tried = False  # the speaker's lines were searched (once per question)
         if said is not None and said.ambiguous:
             step.note("speaker", f"ambiguous: {', '.join(said.candidates)}",
                       f"speaker(ambiguous: {', '.join(said.candidates)})")  # fmt: skip
@@ -192,7 +193,7 @@ class AgentNodes:
                 start, end = tq.window() or (0.0, None)
                 if said is not None and speaker is not None:
                     found += self._by_speaker(state, trace, said, start_s=start, end_s=end)
-                    kept_to = speaker if found else None
+                    kept_to, tried = (speaker if found else None), True
                 if not found:
                     found += step.search(query, start_s=start, end_s=end)
             else:
@@ -203,7 +204,7 @@ class AgentNodes:
             windowed = bool(found)
 
         windowed = windowed and bool(found)
-        if not found and said is not None and speaker is not None:
+        if not found and not tried and said is not None and speaker is not None:
             found = self._by_speaker(state, trace, said)
             kept_to = speaker if found else None
         if not found:
