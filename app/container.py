@@ -285,6 +285,7 @@ class Container:
 
     @cached_property
     def agent(self) -> Agent:
+        from app.speaker_directory import TranscriptSpeakers
         from graphs.agent import Agent
         from graphs.memory import open_checkpointer
 
@@ -302,6 +303,7 @@ class Container:
             max_steps=s.agent_max_steps,
             max_evidence_tokens=s.agent_max_evidence_tokens,
             embedder=self.embedder,  # cross-lingual relevance gate for extractive answers
+            speakers=TranscriptSpeakers(self.transcripts),  # "what did Chiara say …"
         )
 
     # --- speech -----------------------------------------------------------------------

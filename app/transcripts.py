@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
 from graphs.mediatime import format_time
-from ingestion.speaker_names import propose_names
+from ingestion.speaker_names import propose_names, propose_roles
 from ingestion.transcript_store import MediaTranscript
 
 if TYPE_CHECKING:
@@ -111,8 +111,9 @@ def to_txt(doc: MediaTranscript) -> str:
 
 # --- speakers ------------------------------------------------------------------------
 def speakers(doc: MediaTranscript) -> list[dict[str, object]]:
-    """Each speaker: id, current name, proposed name, speaking time, segment count."""
-    proposals = propose_names((seg.speaker, seg.text) for seg in doc.segments)
+    """Each speaker: id, current name, proposed name and role, speaking time, segments."""
+    lines = [(seg.speaker, seg.text) for seg in doc.segments]
+    proposals, roles = propose_names(lines), propose_roles(lines)
     out = []
     for sp in doc.speakers():
         segs = [s for s in doc.segments if s.speaker == sp]
@@ -121,6 +122,7 @@ def speakers(doc: MediaTranscript) -> list[dict[str, object]]:
                 "speaker": sp,
                 "name": doc.names.get(sp),
                 "proposed_name": proposals.get(sp),
+                "proposed_role": roles.get(sp),
                 "speech_s": round(sum(s.end_s - s.start_s for s in segs), 1),
                 "segments": len(segs),
             }

@@ -20,10 +20,9 @@ from __future__ import annotations
 import argparse
 import json
 import pickle
-import re
 import sys
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -35,28 +34,9 @@ import meeting_retrieval as mr  # noqa: E402
 
 from evals.meetings import dataset_lines, existing_manifests, load_questions  # noqa: E402
 from ingestion.chunking import Moment, MomentParams, moment_units  # noqa: E402
-from ingestion.speaker_names import propose_names  # noqa: E402
+from ingestion.speaker_names import propose_names, propose_roles  # noqa: E402
 from ingestion.speakers import assign_speakers  # noqa: E402
 from ingestion.transcribe import Word  # noqa: E402
-
-_ROLE = re.compile(
-    r"\b(?:I'm|I am|I'll be|I will be|as)\s+(?:the|your|a|an|our)\s+"
-    r"((?:[\w-]+\s+){0,2}?(?:manager|designer|expert|engineer|lead|director|officer|analyst"
-    r"|developer|architect|specialist|consultant|coordinator|head|chair|secretary|marketing))\b",
-    re.IGNORECASE,
-)
-
-
-def propose_roles(lines: Iterable[tuple[str | None, str]]) -> dict[str, str]:
-    """Speaker → the role they give themself ("I'll be the project manager")."""
-    found: dict[str, Counter[str]] = defaultdict(Counter)
-    for speaker, text in lines:
-        if speaker:
-            for m in _ROLE.finditer(text):
-                found[speaker][m.group(1).lower()] += 1
-    best = {sp: c.most_common(1)[0][0] for sp, c in found.items()}
-    claimed = Counter(best.values())
-    return {sp: role for sp, role in best.items() if claimed[role] == 1}
 
 
 def with_neighbours(units: list[Moment]) -> list[str]:

@@ -3,7 +3,8 @@
 Everything is injected by the composition root: the media search and registry,
 the chat model (llama.cpp's server or vLLM, both through ``ChatOpenAI``), an
 optional VLM client, a LangGraph checkpointer for per-thread memory and optionally
-the query embedder (for the extractive fallback's cross-language relevance gate).
+the query embedder (for the extractive fallback's cross-language relevance gate) and
+a speaker directory (who speaks in each item, for questions naming a speaker).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from graphs.citations import Citation
 from graphs.extractive import RelevanceGate
 from graphs.graph import build_graph
 from graphs.nodes import AgentConfig, AgentNodes
+from graphs.speakers import SpeakerDirectory
 from graphs.state import turn_input
 from graphs.summarize import ProgressFn, Summarizer, Summary
 from graphs.tools import MediaCatalog, MediaSearchPort, Tools
@@ -59,6 +61,7 @@ class Agent:
         prompt_evidence_tokens: int = 280,
         now: Callable[[], datetime] | None = None,
         embedder: Embedder | None = None,
+        speakers: SpeakerDirectory | None = None,
     ) -> None:
         if max_steps < 1:
             raise ValueError("max_steps must be at least 1")
@@ -70,7 +73,9 @@ class Agent:
         )
         # the embedder (the index's own, multilingual) lets the extractive fallback and the
         # early stop judge evidence for questions in another language than the media
-        nodes = AgentNodes(self.tools, chat_model, self.config, gate=RelevanceGate(embedder))
+        nodes = AgentNodes(
+            self.tools, chat_model, self.config, gate=RelevanceGate(embedder), speakers=speakers
+        )
         if now is not None:
             nodes.now = now
         self.nodes = nodes

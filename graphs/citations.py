@@ -10,18 +10,26 @@ of that item; it is then normalised to that chunk's exact span. An invalid citat
 is repaired to the nearest supporting chunk (same title: nearest in time; unknown
 title: the chunk sharing most words with the sentence) or dropped. A sentence with
 no citation gets one when a chunk clearly supports it.
+
+Who said it is a claim too: a sentence naming a speaker ("Chiara said …", "the marketing
+expert wants …") must cite a line of one of the speakers it names, and when the question
+asked about one speaker (``asked_speaker``) a sentence naming no one must cite that
+speaker's line. Otherwise it is re-cited to such a line that supports it, or dropped —
+even when the question says the name (the name is the user's framing, the attribution
+is not).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel
 
 from graphs import claims
 from graphs.mediatime import CLOCK, format_span, parse_clock
+from graphs.speakers import KnownSpeaker, named_in
 
 CITATION_RE = re.compile(
     rf"\[\s*(?P<title>[^\[\]@]+?)\s*@\s*(?P<start>{CLOCK})\s*"
@@ -241,20 +249,37 @@ def quote(text: str, limit: int = 200) -> str:
 
 
 def _repair_support(
-    body: str, chosen: list[Evidence], evidence: Sequence[Evidence], question: str
+    body: str,
+    chosen: list[Evidence],
+    evidence: Sequence[Evidence],
+    question: str,
+    who: Collection[str] = (),
 ) -> list[Evidence] | None:
-    """The evidence that supports every checkable fact of ``body``: the chosen chunks if
-    they do, else the best single retrieved chunk that does (same media first, then
-    retrieval rank), else None — the sentence claims what nothing retrieved says."""
+    """The evidence that supports every checkable fact of ``body`` (and is said by one of
+    ``who``, when given): the chosen chunks if they do, else the best single retrieved
+    chunk that does (same media first, then retrieval rank), else None — the sentence
+    claims what nothing retrieved says."""
     facts = claims.extract(body, question)
-    if facts.empty or not claims.missing(facts, [ev.said for ev in chosen]):
+
+    def said_by(evs: Sequence[Evidence]) -> bool:
+        return not who or any(ev.speaker in who for ev in evs)
+
+    if said_by(chosen) and (facts.empty or not claims.missing(facts, [ev.said for ev in chosen])):
         return chosen
     cited_media = {ev.media_id for ev in chosen}
     candidates = sorted(evidence, key=lambda ev: (ev.media_id not in cited_media, ev.rank))
     for ev in candidates:
-        if not claims.missing(facts, [ev.said]):
+        if said_by([ev]) and not claims.missing(facts, [ev.said]):
             return [ev]
     return None
+
+
+def _speakers(evidence: Sequence[Evidence], known: Sequence[KnownSpeaker]) -> list[KnownSpeaker]:
+    """The speakers an answer may name: those known for the media, and every evidence
+    line's speaker."""
+    labels = {sp.label for sp in known}
+    extra = {ev.speaker for ev in evidence if ev.speaker and ev.speaker not in labels}
+    return [*known, *(KnownSpeaker(label) for label in sorted(extra))]
 
 
 def validate_answer(
@@ -263,6 +288,8 @@ def validate_answer(
     *,
     fallback: bool = False,
     question: str = "",
+    speakers: Sequence[KnownSpeaker] = (),
+    asked_speaker: str | None = None,
 ) -> tuple[str, list[Citation]]:
     """Rewrite ``answer`` so every citation points into ``evidence``; list the citations.
 
@@ -271,7 +298,9 @@ def validate_answer(
     its words; once any sentence is cited, uncited ones are dropped. A cited sentence
     whose numbers, names, quoted words or content its evidence does not contain
     (:mod:`graphs.claims`; what ``question`` says is exempt) is re-cited to a chunk that
-    contains them, or dropped. With ``fallback``
+    contains them, or dropped; so is a sentence attributing a line to the wrong speaker
+    (``speakers``: those known for the media; ``asked_speaker``: the one the question
+    asked about, whose lines a sentence naming no one must cite). With ``fallback``
     (a question in another language than the media, where words cannot be compared),
     an answer with no citation at all cites the best-ranked evidence instead of being
     emptied.
@@ -279,6 +308,7 @@ def validate_answer(
     if not evidence:
         return "", []
     sentences = [s for s in SENTENCE_END.split(answer.strip()) if s.strip()]
+    known = _speakers(evidence, speakers)
     kept: list[tuple[str, list[Evidence]]] = []
     for sentence in sentences:
         raws = parse_citations(sentence)
@@ -299,7 +329,10 @@ def validate_answer(
         if not chosen and (ev := _support(body, evidence)) is not None:
             chosen.append(ev)
         if chosen:
-            repaired = _repair_support(body, chosen, evidence, question)
+            who = named_in(body, known) if known else set()
+            if not who and asked_speaker:
+                who = {asked_speaker}
+            repaired = _repair_support(body, chosen, evidence, question, who)
             if repaired is None:
                 continue
             chosen = repaired

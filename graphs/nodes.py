@@ -11,6 +11,12 @@ evidence plainly matches the question, that line is quoted instead
 schema and prompt come from the one table :data:`graphs.tools.TOOLS`. When the chat
 model hits its length limit, the planner and the answer try once more with half the
 evidence before giving up.
+
+A question naming a speaker ("what did Chiara say…", "the marketing expert") is matched
+by code against the speakers known for the media in scope (:mod:`graphs.speakers`); the
+first search then keeps to that speaker's lines and so do the planner's searches. When
+those lines do not match the question, the agent says so in the trace and searches
+everyone's. The answer's attributions are checked against the lines' speakers.
 """
 
 from __future__ import annotations
@@ -30,6 +36,13 @@ from graphs.extractive import QUOTABLE, RelevanceGate, extractive_answer, stem
 from graphs.language import REFUSALS, detect_language
 from graphs.llm import LengthLimitError, LLMError, json_call, llm_error
 from graphs.prompts import ANSWER_STOP, NOT_FOUND, answer_messages, planner_messages
+from graphs.speakers import (
+    KnownSpeaker,
+    SpeakerDirectory,
+    SpeakerMatch,
+    match_speaker,
+    without_mention,
+)
 from graphs.state import AgentState, Turn
 from graphs.timeparse import TimeQuery, parse_time
 from graphs.tools import (
@@ -95,12 +108,14 @@ class AgentNodes:
         config: AgentConfig,
         now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
         gate: RelevanceGate | None = None,
+        speakers: SpeakerDirectory | None = None,
     ) -> None:
         self.tools = tools
         self.model = model
         self.config = config
         self.now = now
         self.gate = gate or RelevanceGate()
+        self.speakers = speakers
 
     # --- understand -------------------------------------------------------------------
     def understand(self, state: AgentState) -> dict[str, Any]:
@@ -140,6 +155,17 @@ class AgentNodes:
         step = self._step(state, trace)
         windowed = False
         history = state.get("history") or []
+        known = self._known_speakers(scope)
+        kept_to: str | None = None  # the speaker whose lines the evidence keeps to
+        said = match_speaker(state["question"], known) if known else None
+        speaker = said.label if said is not None else None
+        tried = False  # the speaker's lines were searched (once per question)
+        if said is not None and said.ambiguous:
+            step.note("speaker", f"ambiguous: {', '.join(said.candidates)}",
+                      f"speaker(ambiguous: {', '.join(said.candidates)})")  # fmt: skip
+        elif said is not None and speaker is not None:
+            step.note("speaker", f"{said.mention} → {speaker}",
+                      f'speaker("{said.mention}") → {speaker}')  # fmt: skip
 
         if tq.follow_up and history and history[-1]["citations"]:
             last = max(history[-1]["citations"], key=lambda c: c["end_s"])
@@ -165,7 +191,11 @@ class AgentNodes:
             media = self.tools.ready_media(scope)
             if tq.from_end_s is None and has_content:
                 start, end = tq.window() or (0.0, None)
-                found += step.search(query, start_s=start, end_s=end)
+                if said is not None and speaker is not None:
+                    found += self._by_speaker(state, trace, said, start_s=start, end_s=end)
+                    kept_to, tried = (speaker if found else None), True
+                if not found:
+                    found += step.search(query, start_s=start, end_s=end)
             else:
                 for m in media[:3]:
                     span = tq.window(m.duration_s)
@@ -174,10 +204,44 @@ class AgentNodes:
             windowed = bool(found)
 
         windowed = windowed and bool(found)
+        if not found and not tried and said is not None and speaker is not None:
+            found = self._by_speaker(state, trace, said)
+            kept_to = speaker if found else None
         if not found:
             found = step.search(query)
         evidence, _ = _merge([], found)
-        return {"evidence": evidence, "steps": len(trace), "trace": trace, "windowed": windowed}
+        return {
+            "evidence": evidence,
+            "steps": sum(1 for label in trace if not label.startswith("speaker(")),
+            "trace": trace,
+            "windowed": windowed,
+            # kept to a speaker, the planner and the relevance checks read the question
+            # without the name: the filter says who, the lines do not say the name
+            "query": _speaker_query(query, said) if kept_to and said else query,
+            "speaker": kept_to,
+            "speakers": [dataclasses.asdict(sp) for sp in known],
+        }
+
+    def _known_speakers(self, scope: list[str] | None) -> list[KnownSpeaker]:
+        """The speakers of the ready media in scope (none without a directory)."""
+        if self.speakers is None:
+            return []
+        directory = self.speakers
+        return [sp for m in self.tools.ready_media(scope) for sp in directory.speakers(m.media_id)]
+
+    def _by_speaker(
+        self, state: AgentState, trace: list[str], said: SpeakerMatch, **window: float | None
+    ) -> list[Evidence]:
+        """The named speaker's lines for the question, or [] (noted) when none matches it."""
+        query = _speaker_query(state["query"], said)
+        found = self._step(state, trace, speaker=said.label).search(query, **window)
+        wanted = content_words(query)
+        if found and (not wanted or self.gate.best(query, found) is not None):
+            return found
+        label = f"speaker({said.label}): no line matches, searching all speakers"
+        _progress("speaker", label)
+        trace.append(label)
+        return []
 
     def _step(self, state: AgentState, trace: list[str], **resolved: Any) -> Step:
         """A tool call's context; the call announces itself as progress and in ``trace``."""
@@ -282,6 +346,7 @@ class AgentNodes:
             query=str(decision.get("query") or "").strip() or state["query"],
             target=target,
             rank=100 * (state.get("steps", 0) + 1),
+            speaker=state.get("speaker"),
         )
         found: list[Evidence] = []
         if tool.run is not None and (target is not None or not tool.needs_target):
@@ -335,7 +400,12 @@ class AgentNodes:
             return self._fallback(state, refusal, write, shown)
         # words cannot be compared across languages: let the best evidence stand in
         text, citations = validate_answer(
-            raw, evidence, fallback=language != "en", question=state["question"]
+            raw,
+            evidence,
+            fallback=language != "en",
+            question=state["question"],
+            speakers=[_known(sp) for sp in state.get("speakers", [])],
+            asked_speaker=state.get("speaker"),
         )
         if not citations:
             return self._fallback(state, refusal, write, shown)
@@ -425,6 +495,14 @@ class AgentNodes:
             "citations": citations,
         }
         return {"answer": answer, "citations": citations, "history": [turn]}
+
+
+def _speaker_query(query: str, said: SpeakerMatch) -> str:
+    return without_mention(query, said) or query
+
+
+def _known(fields: dict[str, Any]) -> KnownSpeaker:
+    return KnownSpeaker(fields["label"], tuple(fields.get("aliases", ())))
 
 
 def _aware(value: datetime, like: datetime) -> datetime:

@@ -28,6 +28,8 @@ class AgentState(TypedDict, total=False):
     scope: list[str] | None  # media to consider (None: all ready media)
     time: dict[str, Any]  # graphs.timeparse.TimeQuery fields
     windowed: bool  # evidence was read from a window the question named
+    speaker: str | None  # the speaker the question names, while searches keep to them
+    speakers: list[dict[str, Any]]  # graphs.speakers.KnownSpeaker fields, media in scope
     # plan / act loop
     evidence: list[dict[str, Any]]  # graphs.citations.Evidence dumps
     steps: int
@@ -50,6 +52,8 @@ def turn_input(question: str, media_ids: list[str] | None) -> dict[str, Any]:
         "scope": None,
         "time": {},
         "windowed": False,
+        "speaker": None,
+        "speakers": [],
         "evidence": [],
         "steps": 0,
         "trace": [],

@@ -124,8 +124,10 @@ class Tools:
         end_s: float | None = None,
         rank: int = 0,
         limit: int | None = None,
+        speaker: str | None = None,
     ) -> list[Evidence]:
-        """Hybrid search, optionally limited to media and a time window (overlap)."""
+        """Hybrid search, optionally limited to media, a time window (overlap) and one
+        speaker (the label the index carries)."""
         if not query.strip():
             return []
         if media_ids is not None and not media_ids:
@@ -135,6 +137,7 @@ class Tools:
             media_ids=list(media_ids) if media_ids is not None else None,
             start_s=start_s,
             end_s=end_s,
+            speaker=speaker,
             limit=limit or self.search_limit,
         )
         return [
@@ -268,6 +271,7 @@ class Step:
     question: str = ""
     rank: int = 0  # the rank of the first evidence this step adds
     window_tokens: int = 220  # what one window read may carry
+    speaker: str | None = None  # the speaker the question names (resolved by code)
 
     def search(
         self,
@@ -277,10 +281,12 @@ class Step:
         end_s: float | None = None,
         rank: int | None = None,
     ) -> list[Evidence]:
-        self.note("search", query, f'search("{clip_words(query, 8)}")')
+        """Search in scope; only the question's speaker's lines when it names one."""
+        who = f', speaker="{self.speaker}"' if self.speaker else ""
+        self.note("search", query + who, f'search("{clip_words(query, 8)}"{who})')
         return self.tools.search(
             query, self.scope, start_s=start_s, end_s=end_s,
-            rank=self.rank if rank is None else rank,
+            rank=self.rank if rank is None else rank, speaker=self.speaker,
         )  # fmt: skip
 
     def read(

@@ -52,6 +52,9 @@ class SpeakerOut(BaseModel):
     speaker: str = Field(description="The diarizer's id (S1, S2…).")
     name: str | None = Field(description="The name a user gave, if any.")
     proposed_name: str | None = Field(description="A name the speaker gave for themself.")
+    proposed_role: str | None = Field(
+        default=None, description='The role they gave themself ("the marketing expert").'
+    )
     speech_s: float
     segments: int
 
