@@ -16,7 +16,7 @@ Scores per question: ``grounded`` (a citation overlaps a true answering turn, as
 ``chronorag eval``), ``keywords`` (the key fact is in the answer) and ``by_speaker``
 (share of cited speech time spoken by the asked role, from the manifest's true turns).
 
-    python -m evals.speaker_questions /work/main/.chronorag/meetings --home /tmp/x --json
+    python -m evals.speaker_questions .chronorag/meetings --home /tmp/x [--split test] --json
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Any
 
 from evals.dataset import EvalItem
 from evals.meeting_eval import MeetingLibrary, use_cached_transcripts
-from evals.meetings import DEV, dataset_lines, existing_manifests, load_questions
+from evals.meetings import DEV, TEST, dataset_lines, existing_manifests, load_questions
 from evals.metrics import Span
 from evals.runner import run_ask
 from evals.speakers import reference_turns, score
@@ -111,17 +111,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("root", type=Path, help="the long-meeting folder (read only)")
     parser.add_argument("--home", type=Path, required=True, help="a fresh data dir")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    parser.add_argument(
+        "--split", choices=["dev", "test"], default="dev", help="dev tunes; test is reported"
+    )
     args = parser.parse_args(argv)
 
     from app import transcripts
     from app.config import Settings
     from app.container import Container
 
-    questions = speaker_questions(args.root)
+    questions = speaker_questions(args.root, args.split)
     if not questions:
-        parser.error(f"{args.root}: no dev questions name a role")
+        parser.error(f"{args.root}: no {args.split} questions name a role")
     meetings = sorted({q["meeting"] for q in questions})
-    assert set(meetings) <= set(DEV)
+    assert set(meetings) <= set(DEV if args.split == "dev" else TEST)
     cache = args.root / ".bench-diarization.pkl"
     turns = pickle.loads(cache.read_bytes()) if cache.is_file() else {}
     container = Container(Settings(home=args.home))
