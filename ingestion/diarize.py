@@ -11,6 +11,7 @@ out of the signal (resemblyzer's own ``preprocess_wav`` would shift every time).
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -227,61 +228,46 @@ class ResemblyzerDiarizer:
     def windows(self, path: Path, progress: ProgressCallback | None = None) -> Windows:
         """Embeddings of the voiced windows of the file's audio."""
         import webrtcvad
-        from resemblyzer.audio import normalize_volume
-        from resemblyzer.hparams import audio_norm_target_dBFS
 
         duration = probe(Path(path)).duration_s or 0.0
         vad = webrtcvad.Vad(self.params.vad_mode)
-        times: list[np.ndarray] = []
-        embeddings: list[np.ndarray] = []
+        batch = _WindowBatch(self._encoder, self._torch)
+        region = 0
         offset = 0
         with self._lock:
             previous = self._torch.get_num_threads()
             self._torch.set_num_threads(self._threads)
             try:
                 for block in stream_audio(Path(path), block_s=60.0):
-                    self._embed_block(
-                        block,
-                        offset,
-                        vad,
-                        times,
-                        embeddings,
-                        normalize_volume,
-                        audio_norm_target_dBFS,
-                    )
+                    region = self._add_block(block, offset, vad, batch, region)
                     offset += len(block)
                     if progress and duration:
                         progress(min(1.0, offset / SAMPLE_RATE / duration))
+                return batch.windows()
             finally:
                 self._torch.set_num_threads(previous)
-        if not times:
-            return Windows(np.zeros(0), np.zeros((0, 256), np.float32), np.zeros(0, int))
-        regions = np.concatenate([np.full(len(t), i) for i, t in enumerate(times)])
-        return Windows(np.concatenate(times), np.concatenate(embeddings), regions)
 
-    def _embed_block(
-        self,
-        block: np.ndarray,
-        offset: int,
-        vad: object,
-        times: list[np.ndarray],
-        embeddings: list[np.ndarray],
-        normalize_volume: Callable[..., np.ndarray],
-        target_dbfs: float,
-    ) -> None:
-        voiced = _voiced_frames(block, vad)
+    def _add_block(
+        self, block: np.ndarray, offset: int, vad: object, batch: _WindowBatch, region: int
+    ) -> int:
+        """Queue the windows of each stretch of voice in ``block``; the next region id."""
+        from resemblyzer import VoiceEncoder
+
         frame = SAMPLE_RATE * 30 // 1000
-        for lo, hi in voiced_regions(voiced, self.params):
-            region = block[lo * frame : hi * frame]
-            wav = normalize_volume(region, target_dbfs, increase_only=True)
-            _, partials, slices = self._encoder.embed_utterance(
-                wav, return_partials=True, rate=self.params.rate
+        for lo, hi in voiced_regions(_voiced_frames(block, vad), self.params):
+            wav = block[lo * frame : hi * frame]
+            wav_slices, mel_slices = VoiceEncoder.compute_partial_slices(
+                len(wav), self.params.rate, 0.75
             )
+            if wav_slices[-1].stop > len(wav):  # the last window is padded, as resemblyzer does
+                wav = np.pad(wav, (0, wav_slices[-1].stop - len(wav)))
+            mel = mel_frames(wav) * _volume_gain(block[lo * frame : hi * frame]) ** 2
             start = offset + lo * frame
-            centres = [(start + (sl.start + min(sl.stop, len(region))) / 2) / SAMPLE_RATE
-                       for sl in slices]  # fmt: skip
-            times.append(np.array(centres))
-            embeddings.append(partials)
+            for ws, ms in zip(wav_slices, mel_slices, strict=True):
+                centre = (start + (ws.start + min(ws.stop, (hi - lo) * frame)) / 2) / SAMPLE_RATE
+                batch.add(mel[ms], centre, region)
+            region += 1
+        return region
 
     def diarize(
         self,
@@ -293,3 +279,77 @@ class ResemblyzerDiarizer:
         win = self.windows(path, progress)
         labels = label_windows(win.regions, win.embeddings, self.params, speakers)
         return turns_from_labels(win.times, labels, win.step_s)
+
+
+def _volume_gain(wav: np.ndarray) -> float:
+    """resemblyzer's ``normalize_volume(wav, -30 dBFS, increase_only=True)`` as a gain."""
+    from resemblyzer.hparams import audio_norm_target_dBFS
+
+    power = float(np.mean(np.square(wav, dtype=np.float64)))
+    if power <= 0.0:
+        return 1.0
+    change_db = audio_norm_target_dBFS - 10 * np.log10(power)
+    return float(10 ** (change_db / 20)) if change_db > 0 else 1.0
+
+
+@functools.cache
+def _mel_basis() -> np.ndarray:
+    import librosa
+    from resemblyzer.hparams import mel_n_channels, mel_window_length, sampling_rate
+
+    n_fft = sampling_rate * mel_window_length // 1000
+    return librosa.filters.mel(sr=sampling_rate, n_fft=n_fft, n_mels=mel_n_channels)
+
+
+def mel_frames(wav: np.ndarray) -> np.ndarray:
+    """(frames, 40) power mel spectrogram, the same as resemblyzer's
+    ``wav_to_mel_spectrogram`` without rebuilding the filter bank on every call."""
+    import librosa
+    from resemblyzer.hparams import mel_window_length, mel_window_step, sampling_rate
+
+    spectrum = np.abs(
+        librosa.stft(
+            wav,
+            n_fft=sampling_rate * mel_window_length // 1000,
+            hop_length=sampling_rate * mel_window_step // 1000,
+        )
+    )
+    return (_mel_basis() @ spectrum**2).astype(np.float32).T
+
+
+class _WindowBatch:
+    """Mel windows queued for the encoder, embedded ``size`` at a time (one LSTM call per
+    batch rather than per stretch of voice; memory stays bounded)."""
+
+    def __init__(self, encoder: object, torch: object, size: int = 64) -> None:
+        self._encoder = encoder
+        self._torch = torch
+        self._size = size
+        self._pending: list[np.ndarray] = []
+        self._times: list[float] = []
+        self._regions: list[int] = []
+        self._embedded: list[np.ndarray] = []
+
+    def add(self, mel: np.ndarray, centre_s: float, region: int) -> None:
+        self._pending.append(mel)
+        self._times.append(centre_s)
+        self._regions.append(region)
+        if len(self._pending) >= self._size:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        torch = self._torch
+        with torch.no_grad():  # type: ignore[attr-defined]
+            out = self._encoder(torch.from_numpy(np.stack(self._pending)))  # type: ignore[attr-defined,operator]
+        self._embedded.append(out.numpy())
+        self._pending.clear()
+
+    def windows(self) -> Windows:
+        self._flush()
+        if not self._times:
+            return Windows(np.zeros(0), np.zeros((0, 256), np.float32), np.zeros(0, int))
+        return Windows(
+            np.array(self._times), np.concatenate(self._embedded), np.array(self._regions)
+        )
