@@ -7,7 +7,7 @@ Whisper words (``transcript.json``) it also scores the words' speakers
 meeting and the mean per split (DEV is for tuning, TEST for reporting only).
 
     python bench/diarization.py MEETINGS_DIR [--split dev|test|all] [--meetings A,B]
-        [--threshold X] [--rate R] [--segment-windows N] [--speakers-known] [--json]
+        [--threshold X] [--piece-s S] [--speakers-known] [--json]
 """
 
 from __future__ import annotations
@@ -42,8 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--meetings", help="comma-separated names (overrides --split)")
     ap.add_argument("--threshold", type=float, default=DiarizeParams.threshold)
     ap.add_argument("--min-share", type=float, default=DiarizeParams.min_share)
-    ap.add_argument("--rate", type=float, default=DiarizeParams.rate, help="windows/s")
-    ap.add_argument("--segment-windows", type=int, default=DiarizeParams.segment_windows)
+    ap.add_argument("--piece-s", type=float, default=DiarizeParams.piece_s)
     ap.add_argument("--speakers-known", action="store_true", help="pass the true count")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", action="store_true")
@@ -56,8 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     params = DiarizeParams(
         threshold=args.threshold,
         min_share=args.min_share,
-        rate=args.rate,
-        segment_windows=args.segment_windows,
+        piece_s=args.piece_s,
     )
     diarizer = ResemblyzerDiarizer(threads=args.threads, params=params)
     rows = []
