@@ -142,7 +142,8 @@ def _fold(
     speakers: int | None,
 ) -> np.ndarray:
     """Fold the smallest cluster into the nearest other centroid while it is under
-    ``min_share`` of the speech (or, with ``speakers``, while there are too many)."""
+    ``min_share`` of the speech or a single piece (or, with ``speakers``, while there are
+    too many)."""
     labels = labels.copy()
     total = weight.sum()
     while True:
@@ -152,7 +153,11 @@ def _fold(
         sizes = np.array([weight[labels == k].sum() for k in ids])
         smallest = ids[np.argmin(sizes)]
         too_many = len(ids) > (speakers if speakers is not None else params.max_speakers)
-        if not too_many and (speakers is not None or sizes.min() >= params.min_share * total):
+        # one piece (a few seconds) is no speaker either, however short the file
+        lone = np.sum(labels == smallest) < 2
+        if not too_many and (
+            speakers is not None or (sizes.min() >= params.min_share * total and not lone)
+        ):
             return labels
         keep = ids[ids != smallest]
         centroids = np.stack(
