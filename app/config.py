@@ -117,7 +117,7 @@ class Settings(BaseSettings):
     # speakers (chunks, hits and transcripts carry none)
     diarizer_backend: Literal["resemblyzer", "none"] = "resemblyzer"
     diarize_threshold: float = Field(
-        default=0.3,
+        default=0.28,
         gt=0,
         lt=2,
         description="Cosine distance at which two voices stay apart (lower: more speakers).",
