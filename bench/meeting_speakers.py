@@ -7,10 +7,14 @@ set in ``.bench-diarization.pkl``) and scores the top hit of each variant, like
 
 - *no speakers*: moments as before diarization (the baseline, same process);
 - *split at speaker changes*: the default since issue 12 (a moment never spans two);
-- *split, neighbours as context*: both neighbouring moments in what the embedder reads;
+- *split, neighbours as context*: a neighbouring moment each side (not across a long
+  silence) in what the embedder reads, as ingestion does (``moment_context`` = 1);
 - *split, proposed name/role*: ``"Rose, project manager: …"`` from self-introductions;
 - *true role (oracle)*: the manifest's true speaker role as context — what perfect
-  diarization and role naming could give, not something the system can do.
+  diarization and role naming could give, not something the system can do;
+- *+ keywords*: the index's hybrid score, cosine + ``keyword_weight / (1 + BM25 rank)``
+  (:func:`vectorstore.index_base.fuse`), with the keywords over the moment's own words
+  (what the index does) or over what the embedder reads.
 
     .venv/bin/python bench/meeting_speakers.py .chronorag/meetings --split dev
 """
@@ -32,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import meeting_retrieval as mr  # noqa: E402
 
+from app.config import Settings  # noqa: E402
 from evals.meetings import dataset_lines, existing_manifests, load_questions  # noqa: E402
 from ingestion.chunking import Moment, MomentParams, moment_units  # noqa: E402
 from ingestion.speaker_names import propose_names, propose_roles  # noqa: E402
@@ -39,11 +44,14 @@ from ingestion.speakers import assign_speakers  # noqa: E402
 from ingestion.transcribe import Word  # noqa: E402
 
 
-def with_neighbours(units: list[Moment]) -> list[str]:
-    """Each moment's text with the moments before and after it."""
-    return [
-        " ".join(u.text for u in units[max(0, i - 1) : i + 2]) for i in range(len(units))
-    ]
+def keyword_bonus(questions: Sequence[dict], texts: list[str], weight: float) -> np.ndarray:
+    """``weight / (1 + rank)`` by BM25 rank over ``texts`` (matching words only), per question."""
+    out = np.zeros((len(questions), len(texts)))
+    for i, q in enumerate(questions):
+        kw = mr.bm25(q["question"], texts)
+        for rank, j in enumerate(j for j in np.argsort(-kw) if kw[j] > 0):
+            out[i, j] = weight / (1 + rank)
+    return out
 
 
 def true_role(unit: Moment, turns: Sequence[dict]) -> str:
@@ -73,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     turns_cache = args.root / ".bench-diarization.pkl"
     diarized = pickle.loads(turns_cache.read_bytes()) if turns_cache.is_file() else {}
     diarizer = None
+    weight = Settings().keyword_weight
     scores: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
     for meeting, questions in sorted(by_meeting.items()):
         folder = args.root / meeting
@@ -89,6 +98,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             turns_cache.write_bytes(pickle.dumps(diarized))
         plain = moment_units(words, MomentParams())
         split = moment_units(assign_speakers(words, diarized[meeting]), MomentParams())
+        # one neighbour each side, not across a long silence (what ingestion embeds)
+        with_context = moment_units(
+            assign_speakers(words, diarized[meeting]),
+            MomentParams(context_before=1, context_after=1),
+        )
         lines = [(u.speaker, u.text) for u in split]
         names, roles = propose_names(lines), propose_roles(lines)
 
@@ -98,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         variants: dict[str, tuple[list[Moment], list[str]]] = {
             "no speakers (baseline)": (plain, [u.text for u in plain]),
             "split at speaker changes": (split, [u.text for u in split]),
-            "split, neighbours as context": (split, with_neighbours(split)),
+            "split, neighbours as context": (split, [u.embed_text for u in with_context]),
             "split, proposed name/role": (
                 split,
                 [f"{label(u.speaker)}: {u.text}" if label(u.speaker) else u.text for u in split],
@@ -109,9 +123,32 @@ def main(argv: Sequence[str] | None = None) -> int:
                 plain, [f"{true_role(u, manifest['turns'])}: {u.text}" for u in plain]
             )  # fmt: skip
         queries = np.stack([embedder.embed_query(q["question"]) for q in questions])
+        sims = {}
         for name, (units, texts) in variants.items():
-            vecs = mr.embed_cached(embedder, texts)
-            mr.score_variant(scores[name], units, questions, queries @ vecs.T)  # type: ignore[arg-type]
+            sims[name] = queries @ mr.embed_cached(embedder, texts).T
+            mr.score_variant(scores[name], units, questions, sims[name])  # type: ignore[arg-type]
+        own = {
+            name: keyword_bonus(questions, [u.text for u in variants[name][0]], weight)
+            for name in ("no speakers (baseline)", "split at speaker changes")
+        }
+        hybrid = {
+            "no speakers + kw": (
+                plain, sims["no speakers (baseline)"] + own["no speakers (baseline)"]
+            ),
+            "split + kw (issue 12)": (
+                split, sims["split at speaker changes"] + own["split at speaker changes"]
+            ),
+            "split, ctx 1 + kw on ctx": (
+                split,
+                sims["split, neighbours as context"]
+                + keyword_bonus(questions, variants["split, neighbours as context"][1], weight),
+            ),
+            "split, ctx 1 + kw on own": (
+                split, sims["split, neighbours as context"] + own["split at speaker changes"]
+            ),
+        }  # fmt: skip
+        for name, (units, hsims) in hybrid.items():
+            mr.score_variant(scores[name], units, questions, hsims)  # type: ignore[arg-type]
         mr.save_cache(cache)
     mr.report(scores, baseline="no speakers (baseline)")
     return 0

@@ -123,9 +123,11 @@ class BaseChunkIndex(ABC):
     def upsert(self, chunks: Sequence[Chunk]) -> int:
         if not chunks:
             return 0
-        texts = [c.embed_text for c in chunks]
-        dense = self.embedder.embed_passages(texts)
-        sparse = self.keywords.encode_documents(texts)
+        # the embedder reads the moment with its neighbours (recall); keywords index the
+        # moment's own words, so an exact number or name ranks the moment that says it
+        # above the neighbours that merely share its context (bench/meeting_retrieval.py)
+        dense = self.embedder.embed_passages([c.embed_text for c in chunks])
+        sparse = self.keywords.encode_documents([c.text for c in chunks])
         self.upsert_vectors(chunks, dense, sparse)
         return len(chunks)
 
