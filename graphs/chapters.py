@@ -3,10 +3,12 @@
 Units are transcript lines (speech chunks) in time order, each with a vector. At
 every line start (a candidate boundary) the text of the ``block_s`` seconds before
 is compared with the ``block_s`` seconds after: the cosine of the word-weighted mean
-vectors. The similarity curve is smoothed, each gap gets Hearst's depth score (how
-far the curve dips below the nearest peaks on both sides), and the deepest gaps
-above ``mean - cutoff·std`` become boundaries, never closer than ``min_chapter_s``
-to each other or to the ends. Boundaries are real line start times.
+vectors. The similarity curve is smoothed over ``smooth_s`` seconds (so it does not
+depend on how finely the lines are cut), each gap gets Hearst's depth score (how far
+the curve dips below the nearest peaks on both sides), and the deepest gaps whose depth
+exceeds both ``mean - cutoff·std`` of the depths and the absolute ``floor`` become
+boundaries, never closer than ``min_chapter_s`` to each other or to the ends.
+Boundaries are real line start times.
 
 Without an embedder the vectors are hashed bags of words (lexical TextTiling).
 """
@@ -26,24 +28,34 @@ _WORD = re.compile(r"\w+")
 @dataclass(frozen=True)
 class SegmentParams:
     # tuned on the dev meetings only (ES2008a, IS1001a, TS3003a, ES2013a), on Whisper's
-    # transcripts (what ingestion indexes) with QMSum's clean text as a check; with 150 s
-    # blocks extra smoothing of the curve only lost boundaries. cutoff -1/min 150 s found
-    # 0–1 boundaries on Whisper text where people marked 2–3
+    # transcripts chunked into moments as ingestion indexes them, with QMSum's clean text
+    # and the spoken turns as checks (bench/summarize_meetings.py --styles boundaries).
+    # Moments (4–12 s) put a gap every ~5 s, and the curve's small wiggles stop the depth
+    # climb: unsmoothed, dev Whisper F1 was 0.125 (0.617 on 20 s windows); averaging over
+    # ±8 s (about one window) gives 0.617 on moments. cutoff -0.5 split repeated one-topic
+    # text (tests/test_summarize.py); cutoff -1/min 150 s found 0–1 boundaries on Whisper
+    # text where people marked 2–3
     block_s: float = 150.0  # text compared on each side of a gap
-    smooth: int = 0  # moving-average half-width over gaps
-    cutoff: float = -0.75  # boundary if depth > mean - cutoff * std of depths
+    smooth_s: float = 8.0  # moving-average half-width of the curve, in seconds
+    cutoff: float = -0.75  # boundary if depth > mean - cutoff * std of depths ...
+    # ... and depth > floor, on the cosine scale of multilingual e5 (the product's
+    # embedder), where the dev boundaries people marked have depths 0.006–0.09: the
+    # relative cutoff alone passes the deepest gaps of any curve, even a flat one
+    floor: float = 0.01
     min_chapter_s: float = 120.0
     max_chapters: int = 12
 
     def scaled(self, duration_s: float) -> SegmentParams:
-        """Shorter blocks and chapters for recordings too short for the meeting scale."""
+        """Shorter blocks and chapters for recordings too short for the meeting scale.
+
+        A block is as long as the shortest chapter (at the meeting scale 150 s vs. 120 s):
+        with an eighth of the recording, 30–60 s of talk on each side, 15 of 19 real
+        one-topic stretches of the dev meetings (4–15 min) were split, with a quarter 6."""
         if duration_s >= 4 * self.min_chapter_s:
             return self
-        return replace(
-            self,
-            block_s=min(self.block_s, max(15.0, duration_s / 8)),
-            min_chapter_s=min(self.min_chapter_s, max(30.0, duration_s / 4)),
-        )
+        shortest = min(self.min_chapter_s, max(30.0, duration_s / 4))
+        return replace(self, block_s=min(self.block_s, max(15.0, duration_s / 4)),
+                       min_chapter_s=shortest)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -84,12 +96,14 @@ def gap_similarities(units: Sequence[Unit], vectors: np.ndarray, block_s: float)
     return sims
 
 
-def smoothed(values: np.ndarray, half_width: int) -> np.ndarray:
-    if half_width <= 0 or len(values) == 0:
+def smoothed(values: np.ndarray, times: np.ndarray, half_width_s: float) -> np.ndarray:
+    """Each value averaged with those whose time is within ``half_width_s`` of its own."""
+    if half_width_s <= 0 or len(values) == 0:
         return values
-    kernel = np.ones(2 * half_width + 1, dtype=np.float32)
-    padded = np.pad(values, half_width, mode="edge")
-    return np.convolve(padded, kernel / kernel.sum(), mode="valid")
+    cum = np.concatenate([[0.0], np.cumsum(values, dtype=np.float64)])
+    lo = np.searchsorted(times, times - half_width_s, side="left")
+    hi = np.searchsorted(times, times + half_width_s, side="right")
+    return ((cum[hi] - cum[lo]) / (hi - lo)).astype(np.float32)
 
 
 def depth_scores(sims: np.ndarray) -> np.ndarray:
@@ -116,12 +130,14 @@ def segment(
     if len(units) < 3:
         return []
     begin, finish = units[0].start_s, units[-1].end_s
-    depths = depth_scores(smoothed(gap_similarities(units, vectors, p.block_s), p.smooth))
-    threshold = float(depths.mean() - p.cutoff * depths.std())
+    gap_times = np.array([u.start_s for u in units[1:]])
+    sims = smoothed(gap_similarities(units, vectors, p.block_s), gap_times, p.smooth_s)
+    depths = depth_scores(sims)
+    threshold = max(float(depths.mean() - p.cutoff * depths.std()), p.floor, 1e-6)
     chosen: list[float] = []
     for g in np.argsort(-depths, kind="stable"):
-        t = units[int(g) + 1].start_s
-        if depths[g] <= max(threshold, 1e-6) or len(chosen) >= p.max_chapters - 1:
+        t = float(gap_times[g])
+        if depths[g] <= threshold or len(chosen) >= p.max_chapters - 1:
             break
         if t - begin < p.min_chapter_s or finish - t < p.min_chapter_s:
             continue

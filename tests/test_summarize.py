@@ -11,6 +11,7 @@ including a reply cut at the length limit (``finish_reason: length``), which the
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -110,9 +111,21 @@ def test_one_topic_or_too_little_text_is_one_chapter() -> None:
         segment(same, hashed_bow(["one"]))
 
 
+def test_the_depth_floor_keeps_a_nearly_flat_curve_one_chapter() -> None:
+    # one direction plus small noise: every gap's depth is tiny, yet a relative cutoff
+    # (here a permissive one: mean − 0.5σ) passes the deepest gaps of any curve
+    units = [Unit(20.0 * i, 20.0 * i + 20, "the same plan again") for i in range(36)]
+    rng = np.random.default_rng(0)
+    vectors = (1 + rng.normal(0, 0.2, (36, 384))) / np.sqrt(384)
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    permissive = SegmentParams(cutoff=0.5)
+    assert segment(units, vectors, replace(permissive, floor=0.0)) != []
+    assert segment(units, vectors, permissive) == []
+
+
 def test_short_recordings_get_shorter_chapters() -> None:
     params = SegmentParams().scaled(180.0)
-    assert params.min_chapter_s == 45.0 and params.block_s < 120.0
+    assert params.min_chapter_s == 45.0 and params.block_s == 45.0  # a block: a chapter
     assert SegmentParams().scaled(3600.0) == SegmentParams()
 
 
