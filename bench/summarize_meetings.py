@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window-tokens", type=int, default=1500)
     parser.add_argument("--mode", choices=["extract", "map_reduce"], default="extract",
                         help="how a summary too long for one prompt is written")  # fmt: skip
-    parser.add_argument("--extract-tokens", type=int, default=2400,
+    parser.add_argument("--extract-tokens", type=int, default=1200,
                         help="excerpt budget of --mode extract")  # fmt: skip
     parser.add_argument("--baseline", action="store_true",
                         help="also run the map-reduce summary over 1500-token windows "

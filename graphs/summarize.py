@@ -3,9 +3,15 @@
 The transcript is read in time order and packed into windows that fit the model's
 context with room for the answer (:mod:`graphs.windows`).
 
-- ``summary``: map-reduce. Each window gets a few sentences (map, two windows at a
-  time: llama.cpp serves two slots); the part summaries, each knowing its window's
-  span, are combined into one (reduce), recursively while they do not fit one prompt.
+- ``summary``: a recording that fits ``extract_tokens`` is summarised from all its
+  lines in one call. A longer one (``summary_mode="extract"``, the default) is
+  summarised in one call from its representative lines (:mod:`graphs.extract`: MMR
+  around each topic's centroid, every topic its share of the budget), the key points
+  citing those lines. ``summary_mode="map_reduce"``: each window gets a few sentences
+  (map, two windows at a time: llama.cpp serves two slots); the part summaries, each
+  knowing its window's span, are combined into one (reduce), recursively while they do
+  not fit one prompt. On the dev meetings (0.5B) extraction was both faster and closer
+  to the people-written summaries (``bench/summarize_meetings.py --baseline``).
 - ``chapters``: topic segmentation of the whole transcript (:mod:`graphs.chapters`,
   embedding similarity between adjacent stretches), then the model titles each chapter
   from a sample of its text. Chapters tile the span; boundaries are line start times.
@@ -14,7 +20,8 @@ context with room for the answer (:mod:`graphs.windows`).
   citation ``[title @ mm:ss–mm:ss]``.
 
 A step that hits the model's length limit is retried on the two halves of its window
-(up to ``retries`` times), then fails with :class:`~graphs.llm.LengthLimitError`.
+(over excerpts: with half the excerpt budget), up to ``retries`` times, then fails with
+:class:`~graphs.llm.LengthLimitError`.
 Progress goes to an optional callback ``(stage, done, total)``.
 """
 
@@ -159,7 +166,7 @@ class Summarizer:
         title_tokens: int = 300,
         frequency_penalty: float = 0.5,
         summary_mode: SummaryMode = "extract",
-        extract_tokens: int = 2400,
+        extract_tokens: int = 1200,
     ) -> None:
         if window_tokens < 50 or workers < 1 or retries < 0 or extract_tokens < 50:
             raise ValueError(
