@@ -13,9 +13,16 @@ llama.cpp server. Where the words come from (``--text``):
 Scores: ROUGE-1 F of ``summary`` against QMSum's "Summarize the whole meeting" answer,
 chapter boundary F1 (±45 s) against QMSum's topic boundaries, wall time per style.
 Tune on the dev meetings only; report the test ones. ``--styles boundaries`` scores the
-topic segmentation alone (no chat model).
+topic segmentation alone (no chat model). ``--mode`` picks how a summary longer than
+``--extract-tokens`` is written (``extract``: one call over representative lines, the
+default; ``map_reduce``: over windows); ``--baseline`` also runs the old settings
+(map-reduce over 1500-token windows) on each meeting in the same process and prints both
+ROUGE-1 figures and the new/old time ratio. ``--serve`` starts the app's default chat model
+(llama.cpp, the app's context, two slots) instead of ``--llm-url``; each row has the load
+average when it ended.
 
-    .venv/bin/python bench/summarize_meetings.py --split dev --text qmsum
+    .venv/bin/python bench/summarize_meetings.py --split dev --text whisper --styles summary \
+        --serve --baseline
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ context with room for the answer (:mod:`graphs.windows`).
   citing those lines. ``summary_mode="map_reduce"``: each window gets a few sentences
   (map, two windows at a time: llama.cpp serves two slots); the part summaries, each
   knowing its window's span, are combined into one (reduce), recursively while they do
-  not fit one prompt. On the dev meetings (0.5B) extraction was both faster and closer
-  to the people-written summaries (``bench/summarize_meetings.py --baseline``).
+  not fit one prompt. On the dev meetings (0.5B) extraction took 0.28× the time and was
+  closer to the people-written summaries on average (``bench/summarize_meetings.py --baseline``).
 - ``chapters``: topic segmentation of the whole transcript (:mod:`graphs.chapters`,
   embedding similarity between adjacent stretches), then the model titles each chapter
   from a sample of its text. Chapters tile the span; boundaries are line start times.
