@@ -18,9 +18,16 @@ chapter boundary F1 (±45 s) against QMSum's topic boundaries, wall time per sty
 Tune on the dev meetings only; report the test ones. ``--styles boundaries`` scores the
 topic segmentation alone (no chat model, no index); ``--before floor=0 smooth_s=0``
 also scores those :class:`~graphs.chapters.SegmentParams` (the rest default) in the same
-run and prints both means and their difference.
+run and prints both means and their difference. ``--mode`` picks how a summary longer than
+``--extract-tokens`` is written (``extract``: one call over representative lines, the
+default; ``map_reduce``: over windows); ``--baseline`` also runs the old settings
+(map-reduce over 1500-token windows) on each meeting in the same process and prints both
+ROUGE-1 figures and the new/old time ratio. ``--serve`` starts the app's default chat model
+(llama.cpp, the app's context, two slots) instead of ``--llm-url``; each row has the load
+average when it ended.
 
-    .venv/bin/python bench/summarize_meetings.py --split dev --text qmsum
+    .venv/bin/python bench/summarize_meetings.py --split dev --text whisper --styles summary \
+        --serve --baseline
     .venv/bin/python bench/summarize_meetings.py --split dev --text whisper \
         --styles boundaries --before floor=0 smooth_s=0
 """
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import tempfile
@@ -40,11 +48,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.assets import llm_gguf  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.lifecycle.registry import Registry  # noqa: E402
 from evals.summary_metrics import boundary_f1, chapter_boundaries, rouge1  # noqa: E402
 from graphs.chapters import SegmentParams, Unit, segment  # noqa: E402
 from graphs.llm import chat_model  # noqa: E402
+from graphs.llm_server import LlamaServer  # noqa: E402
 from graphs.summarize import Summarizer  # noqa: E402
 from graphs.tools import Tools  # noqa: E402
 from ingestion.chunking import (  # noqa: E402
@@ -163,8 +173,13 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         registry = Registry(Path(tmp) / "registry.sqlite3")
         index = EdgeChunkIndex(Path(tmp) / "index", embedder)
         search = MediaSearch(index, registry)
-        summarizer = Summarizer(Tools(search, registry), model, embedder=embedder,
-                                window_tokens=args.window_tokens)  # fmt: skip
+        tools = Tools(search, registry)
+        summarizer = Summarizer(tools, model, embedder=embedder, window_tokens=args.window_tokens,
+                                summary_mode=args.mode,
+                                extract_tokens=args.extract_tokens)  # fmt: skip
+        # the settings before extractive pre-selection, for --baseline
+        baseline = Summarizer(tools, model, embedder=embedder, window_tokens=1500,
+                              summary_mode="map_reduce")  # fmt: skip
         meetings = args.meetings or SPLITS[args.split]
         llm_styles = [s for s in args.styles if s != "boundaries"]
         before = params_from(args.before) if args.before is not None else None
@@ -197,6 +212,13 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                 if style == "summary":
                     row["rouge1"] = round(rouge1(result.summary, ref_summary), 3)
                     row["summary"] = result.summary
+                    if args.baseline:
+                        t0 = time.monotonic()
+                        old = baseline.summarize(media_id, style=style)
+                        row["baseline_summary_s"] = round(time.monotonic() - t0, 1)
+                        row["baseline_rouge1"] = round(rouge1(old.summary, ref_summary), 3)
+                        row["time_ratio"] = round(row["summary_s"] / row["baseline_summary_s"], 3)
+                        row["baseline_summary"] = old.summary
                 elif style == "chapters":
                     pred = chapter_boundaries([c.start_s for c in result.chapters])
                     row["chapter_f1"] = round(boundary_f1(pred, ref_bounds).f1, 3)
@@ -205,11 +227,19 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                 else:
                     row["decisions"] = len(result.decisions)
                     row["action_items"] = len(result.action_items)
+            row["load"] = round(os.getloadavg()[0], 2)
             print(json.dumps(row, ensure_ascii=False), flush=True)
             rows.append(row)
         index.close()
         registry.close()
     return rows
+
+
+def serve_default_model() -> LlamaServer:
+    """The app's embedded server: the default chat GGUF, its context, two slots."""
+    settings = Settings()
+    return LlamaServer(llm_gguf(settings.llm_model, settings.models_dir), threads=2,
+                       ctx=settings.llm_ctx).start()  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -229,11 +259,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concat", action="store_true",
                         help="join the meetings into one long recording")  # fmt: skip
     parser.add_argument("--window-tokens", type=int, default=1500)
+    parser.add_argument("--mode", choices=["extract", "map_reduce"], default="extract",
+                        help="how a summary too long for one prompt is written")  # fmt: skip
+    parser.add_argument("--extract-tokens", type=int, default=1200,
+                        help="excerpt budget of --mode extract")  # fmt: skip
+    parser.add_argument("--baseline", action="store_true",
+                        help="also run the map-reduce summary over 1500-token windows "
+                             "(the old settings) and print new/old time ratios")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--serve", action="store_true",
+                        help="start the app's default chat model (else --llm-url)")  # fmt: skip
     args = parser.parse_args(argv)
-    rows = run(args)
+    server = serve_default_model() if args.serve else None
+    if server is not None:
+        args.llm_url = server.base_url
+    try:
+        rows = run(args)
+    finally:
+        if server is not None:
+            server.stop()
     means = {}
-    for key in ("rouge1", "chapter_f1", "boundary_f1", "before_f1"):
+    for key in ("rouge1", "baseline_rouge1", "summary_s", "baseline_summary_s", "chapter_f1",
+                "boundary_f1", "before_f1"):  # fmt: skip
         values = [r[key] for r in rows if key in r]
         if values:
             means[key] = sum(values) / len(values)
@@ -241,6 +288,10 @@ def main(argv: list[str] | None = None) -> int:
     if "before_f1" in means:
         print(f"boundary_f1 now - before: {means['boundary_f1'] - means['before_f1']:+.3f} "
               f"(before: SegmentParams {params_from(args.before)})")  # fmt: skip
+    timed = [r for r in rows if "time_ratio" in r]
+    if timed:
+        new, old = sum(r["summary_s"] for r in timed), sum(r["baseline_summary_s"] for r in timed)
+        print(f"summary time new/baseline: {new:.0f} s / {old:.0f} s = {new / old:.3f}")
     return 0
 
 

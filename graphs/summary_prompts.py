@@ -58,6 +58,14 @@ SUMMARY_SCHEMA = _object(
         "points": _list({"text": _text(160), "part": _REF}, 5),
     }
 )
+# over excerpts the 0.5B model tends to answer with a title: a floor on the length makes
+# the grammar keep it writing sentences; three points keep the reply short
+EXCERPT_SUMMARY_SCHEMA = _object(
+    {
+        "summary": _text(SUMMARY_CHARS, min_chars=SUMMARY_CHARS // 2),
+        "points": _list({"text": _text(160), "part": _REF}, 3),
+    }
+)
 MINUTES_SCHEMA = _object(
     {
         "summary": _text(250),
@@ -140,4 +148,18 @@ def minutes_messages(lines: Sequence[str], language: str) -> list[tuple[str, str
         "empty lists when there are "
         f"none. Write in {_language(language)}."
     )
+    return [("system", SYSTEM), ("user", user)]
+
+
+def excerpt_summary_messages(
+    lines: Sequence[str], language: str, *, words: int
+) -> list[tuple[str, str]]:
+    """A long recording from its representative lines (in time order)."""
+    numbered = [f"Part {i}: {line}" for i, line in enumerate(lines, 1)]
+    task = (
+        f"Task: summarise this meeting in about {words} words of full sentences: who "
+        "presented what, what they discussed and what they decided; then up to 3 key "
+        f"points, each with the number of its part. Write in {_language(language)}."
+    )
+    user = f"Lines from a long meeting, in time order.\n{wrap_data(numbered)}\n{task}"
     return [("system", SYSTEM), ("user", user)]

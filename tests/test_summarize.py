@@ -24,10 +24,11 @@ from pydantic import Field
 from app.lifecycle.registry import Registry
 from graphs.chapters import SegmentParams, Unit, depth_scores, hashed_bow, segment
 from graphs.citations import CITATION_RE, Evidence
+from graphs.extract import representative_lines
 from graphs.llm import LengthLimitError
 from graphs.minutes import anchor, is_duplicate, merge
 from graphs.summarize import Point, Summarizer
-from graphs.tools import Tools
+from graphs.tools import Tools, approx_tokens
 from graphs.windows import Window, transcript_lines, windows
 from vectorstore.edge_index import EdgeChunkIndex
 from vectorstore.embedders import E5Embedder
@@ -213,6 +214,12 @@ def prompt_lines(call: list[BaseMessage]) -> str:
     return str(call[-1].content)
 
 
+def map_reduce(tools: Tools, model: ScriptedChat, **kwargs: Any) -> Summarizer:
+    """The map-reduce summary over 200-token windows (the recording has ~540 tokens)."""
+    return Summarizer(tools, model, window_tokens=200, workers=1, summary_mode="map_reduce",
+                      **kwargs)  # fmt: skip
+
+
 def test_summary_maps_every_window_then_reduces(tools: Tools) -> None:
     model = ScriptedChat(responses=[
         reply({"summary": "They set the budget."}),
@@ -222,9 +229,7 @@ def test_summary_maps_every_window_then_reduces(tools: Tools) -> None:
                "points": [{"text": "Design: rubber case", "part": 2}]}),
     ])  # fmt: skip
     events: list[tuple[str, int, int]] = []
-    result = Summarizer(tools, model, window_tokens=200, workers=1).summarize(
-        MEDIA, on_progress=lambda *e: events.append(e)
-    )
+    result = map_reduce(tools, model).summarize(MEDIA, on_progress=lambda *e: events.append(e))
     assert len(model.calls) == 4
     mapped = [prompt_lines(c) for c in model.calls[:3]]
     # the whole recording is read, in time order, and nothing is thinned away
@@ -248,7 +253,7 @@ def test_a_length_limit_retries_the_window_in_halves(tools: Tools) -> None:
         reply({"summary": "They planned the schedule."}),
         reply({"summary": "Part 1: Budget, design and schedule.", "points": []}),
     ])  # fmt: skip
-    result = Summarizer(tools, model, window_tokens=200, workers=1).summarize(MEDIA)
+    result = map_reduce(tools, model).summarize(MEDIA)
     assert len(model.calls) == 6
     assert [(p.start_s, p.end_s) for p in result.parts] == [
         (0, 120), (120, 240), (240, 480), (480, 720)
@@ -259,7 +264,7 @@ def test_a_length_limit_retries_the_window_in_halves(tools: Tools) -> None:
 def test_a_length_limit_that_persists_is_a_length_limit_error(tools: Tools) -> None:
     model = ScriptedChat(responses=[CUT] * 3)
     with pytest.raises(LengthLimitError, match="length limit"):
-        Summarizer(tools, model, window_tokens=200, workers=1, retries=2).summarize(MEDIA)
+        map_reduce(tools, model, retries=2).summarize(MEDIA)
     assert len(model.calls) == 3  # whole window, its first half, that half's first half
 
 
@@ -359,7 +364,54 @@ def test_a_title_instead_of_a_summary_falls_back_to_the_part_summaries(tools: To
         reply({"summary": "They planned the schedule."}),
         reply({"summary": "Conceptual design meeting", "points": []}),
     ])  # fmt: skip
-    result = Summarizer(tools, model, window_tokens=200, workers=1).summarize(MEDIA)
+    result = map_reduce(tools, model).summarize(MEDIA)
     assert result.summary == (
         "They set the budget. They discussed the design. They planned the schedule."
     )
+
+
+# --- extractive pre-selection ---------------------------------------------------------
+def test_representative_lines_cover_every_topic_within_the_budget() -> None:
+    lines = [evidence(s, e, text) for s, e, text in topic_lines()]
+    vectors = E5Embedder(threads=2).embed_passages([ln.text for ln in lines])
+    picked = representative_lines(lines, vectors, 120)
+    assert sum(approx_tokens(ln.text) for ln in picked) <= 120
+    starts = [ln.start_s for ln in picked]
+    assert starts == sorted(starts)
+    # each topic (0–240 s, 240–480 s, 480–720 s) gets its share, with no line said twice
+    assert {int(s // 240) for s in starts} == {0, 1, 2}
+    assert len({ln.text for ln in picked}) == len(picked)
+    assert representative_lines(lines, vectors, 10**6) == lines  # all fit: all kept
+    with pytest.raises(ValueError, match="vectors"):
+        representative_lines(lines, vectors[:3], 120)
+
+
+def test_a_long_recording_is_summarised_from_its_representative_lines(tools: Tools) -> None:
+    model = ScriptedChat(responses=[
+        reply({"summary": "They set the budget, chose a rubber case and planned the next "
+                          "meeting.", "points": [{"text": "Rubber case", "part": 2}]}),
+    ])  # fmt: skip
+    events: list[tuple[str, int, int]] = []
+    result = Summarizer(tools, model, workers=1, extract_tokens=150).summarize(
+        MEDIA, on_progress=lambda *e: events.append(e)
+    )
+    assert len(model.calls) == 1  # ~540 tokens > 150: one call over excerpts, no map
+    prompt = prompt_lines(model.calls[0])
+    assert "euro" in prompt and "case" in prompt and "meeting" in prompt  # every topic
+    assert prompt.count("Part ") < 36
+    assert result.summary.startswith("They set the budget") and result.parts == []
+    point = result.points[0]
+    assert point.end_s - point.start_s == LINE_S  # cites the excerpt line it names
+    assert CITATION_RE.fullmatch(point.citation)
+    assert events[-1][1] == events[-1][2] == 2  # selecting, writing
+
+
+def test_an_excerpt_summary_at_the_length_limit_retries_with_fewer_lines(tools: Tools) -> None:
+    model = ScriptedChat(responses=[CUT, reply({"summary": "Budget and design.", "points": []})])
+    result = Summarizer(tools, model, workers=1, extract_tokens=300).summarize(MEDIA)
+    first, second = (prompt_lines(c).count("Part ") for c in model.calls)
+    assert second < first
+    assert result.summary == "Budget and design."
+    with pytest.raises(LengthLimitError):
+        Summarizer(tools, ScriptedChat(responses=[CUT] * 3), workers=1, extract_tokens=300,
+                   retries=2).summarize(MEDIA)  # fmt: skip
