@@ -5,7 +5,7 @@ context with room for the answer (:mod:`graphs.windows`).
 
 - ``summary``: a recording that fits ``extract_tokens`` is summarised from all its
   lines in one call. A longer one (``summary_mode="extract"``, the default) is
-  summarised in one call from its representative lines (:mod:`graphs.extract`: MMR
+  summarised in one call from its representative lines (:mod:`graphs.representative`: MMR
   around each topic's centroid, every topic its share of the budget), the key points
   citing those lines. ``summary_mode="map_reduce"``: each window gets a few sentences
   (map, two windows at a time: llama.cpp serves two slots); the part summaries, each
@@ -40,10 +40,10 @@ from pydantic import BaseModel, Field
 from graphs import summary_prompts as sp
 from graphs.chapters import SegmentParams, Unit, hashed_bow, segment
 from graphs.citations import Evidence, format_citation
-from graphs.extract import representative_lines
 from graphs.llm import LengthLimitError, json_call
 from graphs.mediatime import format_span, format_time
 from graphs.minutes import anchor, merge
+from graphs.representative import representative_lines
 from graphs.tools import Tools, approx_tokens, spread
 from graphs.windows import Window, content_lines, transcript_lines, windows
 from vectorstore.embedders import Embedder

@@ -24,9 +24,9 @@ from pydantic import Field
 from app.lifecycle.registry import Registry
 from graphs.chapters import SegmentParams, Unit, depth_scores, hashed_bow, segment
 from graphs.citations import CITATION_RE, Evidence
-from graphs.extract import representative_lines
 from graphs.llm import LengthLimitError
 from graphs.minutes import anchor, is_duplicate, merge
+from graphs.representative import representative_lines
 from graphs.summarize import Point, Summarizer
 from graphs.tools import Tools, approx_tokens
 from graphs.windows import Window, transcript_lines, windows
