@@ -324,6 +324,34 @@ def test_hybrid_finds_exact_order_numbers_the_dense_model_blurs(
         idx.close()
 
 
+def test_keywords_index_a_moments_own_words_not_its_context(
+    opener: Opener, tmp_path: Path, e5: CachedE5
+) -> None:
+    """Three consecutive moments, each embedded with its neighbours: the number is said
+    in the middle one only, so the keyword side finds only it, and hybrid puts it first
+    although its neighbours' contexts hold the same words."""
+    said = [
+        "So what will the remote control sell for in the shops?",
+        "We are aiming at twenty-five euros, 25 euros a unit.",
+        "Okay, that sounds reasonable for the market we have in mind.",
+    ]
+    moments = [
+        _c("m", "speech", 10.0 * i, 10.0 * i + 9, text, language="en",
+           context=" ".join(said[max(0, i - 1) : i + 2]))
+        for i, text in enumerate(said)
+    ]  # fmt: skip
+    idx = opener(tmp_path / "moments", e5)
+    try:
+        idx.upsert(moments)
+        keyword = idx.search(SearchRequest(query="25 euros", limit=3), mode="keyword")  # type: ignore[call-arg]
+        assert _texts(keyword) == [said[1]]
+        hybrid = idx.search(SearchRequest(query="25 euros a unit", limit=3))
+        assert _texts(hybrid)[0] == said[1]
+        assert all(c.context for c, _ in hybrid)  # the contexts were stored and embedded
+    finally:
+        idx.close()
+
+
 def test_reupsert_is_idempotent_and_updates_in_place(index: ChunkIndex) -> None:
     before = index.count()
     assert before == len(CHUNKS)
