@@ -11,7 +11,9 @@ question, the top hit of each recipe:
 The baseline, run in the same process, is the naive recipe the issue names: three
 consecutive Whisper segments per chunk, multilingual e5 dense only. Every other recipe is
 printed with its ratio to it. ``--split dev`` (the default) is the set recipes are tuned
-on; ``--split test`` is the one reported.
+on; ``--split test`` is the one reported. The recipes here are undiarized and dense only;
+the shipped recipe (moments split at speaker changes, one neighbour as context, keywords on
+the moment's own words) is scored against its alternatives by ``bench/meeting_speakers.py``.
 
     .venv/bin/python bench/meeting_retrieval.py .chronorag/meetings --split dev
 """
@@ -213,8 +215,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     recipes: dict[str, Recipe] = {
         "naive3 (baseline)": naive3,
         "current chunker": current,
-        "moments (default)": moments(MomentParams()),
-        "moments +1 context": moments(MomentParams(context_before=1, context_after=1)),
+        "moments, no context": moments(MomentParams()),
+        "moments +1 context (default)": moments(MomentParams(context_before=1, context_after=1)),
     }
     if args.explore:
         for ctx in ((2, 2),):
@@ -298,7 +300,7 @@ def combos(
 ) -> None:
     """Moments scored with the windows that contain them: ``s_moment + λ·max s_window``
     over windows overlapping the moment (recall from windows, the span from moments)."""
-    moments_units, m_sims = computed["moments (default)"]
+    moments_units, m_sims = computed["moments, no context"]
     for wname in ("current chunker", "naive3 (baseline)"):
         w_units, w_sims = computed[wname]
         cover = np.zeros((len(moments_units), len(w_units)), dtype=bool)

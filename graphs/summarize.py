@@ -27,7 +27,6 @@ Progress goes to an optional callback ``(stage, done, total)``.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -405,7 +404,7 @@ class Summarizer:
                 ))  # fmt: skip
         for p in parts:
             p.citation = format_citation(base["title"], p.start_s, p.end_s)
-        summary = _PART_LABEL.sub("", str(data.get("summary", ""))).strip()
+        summary = sp.PART_LABEL.sub("", str(data.get("summary", ""))).strip()
         is_title = len(summary.split()) < MIN_SUMMARY_WORDS and not summary.endswith(
             (".", "!", "?", "।")
         )
@@ -503,10 +502,6 @@ class Summarizer:
             action_items=merge(actions, key=lambda a: f"{a.who} {a.what}"),
             parts=parts,
         )
-
-
-# the reduce prompt numbers its inputs "Part 1: …"; a small model may copy the label
-_PART_LABEL = re.compile(r"(?:\bSummary of )?\bPart \d+:\s*", re.IGNORECASE)
 
 
 def _cite(title: str, line: Evidence) -> dict[str, Any]:

@@ -8,6 +8,7 @@ a small CPU model, so their answers are a few sentences or a few items.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -97,11 +98,21 @@ def part_messages(lines: Sequence[str], language: str) -> list[tuple[str, str]]:
     return [("system", SYSTEM), ("user", user)]
 
 
+# the summary prompts number their inputs "Part 1: …" (points cite a part by number); a
+# small model may copy the label into its summary, and PART_LABEL strips it again
+PART_LABEL = re.compile(r"(?:\bSummary of )?\bPart \d+:\s*", re.IGNORECASE)
+
+
+def numbered_parts(texts: Sequence[str]) -> list[str]:
+    """``Part 1: …``, ``Part 2: …`` — what a key point's ``part`` number refers to."""
+    return [f"Part {i}: {text}" for i, text in enumerate(texts, 1)]
+
+
 def summary_messages(
     parts: Sequence[str], language: str, *, final: bool, words: int
 ) -> list[tuple[str, str]]:
     """Reduce: numbered part summaries (in time order) into one summary (+ key points)."""
-    numbered = [f"Part {i}: {text}" for i, text in enumerate(parts, 1)]
+    numbered = numbered_parts(parts)
     task = (
         "These are summaries of consecutive parts of one recording. Write one summary of the "
         f"whole recording in time order, about {words} words"
@@ -119,7 +130,7 @@ def direct_summary_messages(
     lines: Sequence[str], language: str, *, words: int
 ) -> list[tuple[str, str]]:
     """A recording short enough for one window: summary and points straight from lines."""
-    numbered = [f"Part {i}: {line}" for i, line in enumerate(lines, 1)]
+    numbered = numbered_parts(lines)
     user = (
         f"{wrap_data(numbered)}\nTask: summarise this recording in about {words} words, in "
         "time order: what was discussed, what was decided and who will do what; then up to 5 "
@@ -155,7 +166,7 @@ def excerpt_summary_messages(
     lines: Sequence[str], language: str, *, words: int
 ) -> list[tuple[str, str]]:
     """A long recording from its representative lines (in time order)."""
-    numbered = [f"Part {i}: {line}" for i, line in enumerate(lines, 1)]
+    numbered = numbered_parts(lines)
     task = (
         f"Task: summarise this meeting in about {words} words of full sentences: who "
         "presented what, what they discussed and what they decided; then up to 3 key "

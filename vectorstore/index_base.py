@@ -125,7 +125,7 @@ class BaseChunkIndex(ABC):
             return 0
         # the embedder reads the moment with its neighbours (recall); keywords index the
         # moment's own words, so an exact number or name ranks the moment that says it
-        # above the neighbours that merely share its context (bench/meeting_retrieval.py)
+        # above the neighbours that merely share its context (bench/meeting_speakers.py)
         dense = self.embedder.embed_passages([c.embed_text for c in chunks])
         sparse = self.keywords.encode_documents([c.text for c in chunks])
         self.upsert_vectors(chunks, dense, sparse)
