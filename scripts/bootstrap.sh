@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(ffmpeg espeak-ng pocketsphinx-testdata chromium fonts-noto-core docker-compose
-  fillets-ng-data-nl  # real two-speaker Dutch dialogue for the meeting eval
+  fillets-ng-data fillets-ng-data-nl  # real two-speaker Dutch dialogue (+ its English script) for the meeting eval
   postgresql)  # a real server for the scale-out tests (started per test session, not as a service)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
