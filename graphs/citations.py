@@ -60,6 +60,7 @@ class Evidence(BaseModel):
     rank: int = 0  # retrieval order: lower is better
     page: int | None = None  # documents: the page (``title`` is the document's name)
     speaker: str | None = None  # who said it (diarized speech), by their current name
+    confidence: float | None = None  # speech: mean word probability (None: not known)
 
     @property
     def is_document(self) -> bool:

@@ -32,7 +32,7 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.config import get_stream_writer
 
 from graphs.citations import CITATION_RE, SENTENCE_END, Evidence, validate_answer
-from graphs.extractive import QUOTABLE, RelevanceGate, extractive_answer, stem
+from graphs.extractive import QUOTABLE, RelevanceGate, extractive_answer, stem, trusted
 from graphs.language import REFUSALS, detect_language
 from graphs.llm import LengthLimitError, LLMError, json_call, llm_error
 from graphs.prompts import ANSWER_STOP, NOT_FOUND, answer_messages, planner_messages
@@ -279,9 +279,10 @@ class AgentNodes:
         # across languages words cannot match: the embedding gate judges (no planner trip)
         return self.gate.embedder is not None and self._quotable(state) is not None
 
-    def _quotable(self, state: AgentState) -> Evidence | None:
-        """The best evidence line that plainly answers the question (extractive gate)."""
-        evidence = _evidence(state)
+    def _quotable(self, state: AgentState, *, to_quote: bool = False) -> Evidence | None:
+        """The best evidence line that plainly answers the question (extractive gate);
+        ``to_quote``: only lines heard clearly enough to quote."""
+        evidence = [ev for ev in _evidence(state) if not to_quote or trusted(ev)]
         if state.get("windowed") and not content_words(state["query"]):
             # "what was said in the first minute": the window itself is the answer
             lines = sorted((ev for ev in evidence if ev.source in QUOTABLE), key=lambda e: e.rank)
@@ -409,9 +410,11 @@ class AgentNodes:
         )
         if not citations:
             return self._fallback(state, refusal, write, shown)
-        if _restates(text, state["question"]) and (best := self._quotable(state)) is not None:
+        if _restates(text, state["question"]):
             # "The screen showed the year [..]": cited, but it only repeats the question
-            return self._quote(state, best, write, shown)
+            best = self._quotable(state, to_quote=True)
+            if best is not None:
+                return self._quote(state, best, write, shown)
         return self._finish(state, text, [c.model_dump() for c in citations])
 
     def _less_on_length_limit(
@@ -436,7 +439,7 @@ class AgentNodes:
         Tokens already streamed stay as they were (the final result is authoritative);
         when nothing was shown yet, the replacement text streams instead.
         """
-        best = self._quotable(state)
+        best = self._quotable(state, to_quote=True)
         if best is None:
             if not shown:
                 write({"type": "token", "text": refusal})

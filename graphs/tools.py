@@ -152,6 +152,7 @@ class Tools:
                 rank=rank + i,
                 page=h.page,
                 speaker=h.speaker,
+                confidence=h.confidence,
             )
             for i, h in enumerate(self._search.search(req))
         ]
@@ -178,6 +179,7 @@ class Tools:
                 text=c.text,
                 rank=rank + i,
                 speaker=c.speaker,
+                confidence=c.confidence,
             )
             for i, c in enumerate(chunks)
         ]

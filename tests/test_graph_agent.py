@@ -347,6 +347,33 @@ def test_cross_language_question_is_answered_from_english_evidence(corpus, embed
     assert "six hours of sun" in result.answer
 
 
+@pytest.mark.parametrize(("confidence", "quoted"), [(0.45, False), (0.92, True)])
+def test_a_line_whisper_probably_misheard_is_never_quoted(
+    tmp_path, embedder, confidence: float, quoted: bool
+) -> None:
+    # the same plainly matching line: quoted when heard clearly, refused when its mean
+    # word probability says Whisper probably misheard it (a quote claims "this was said")
+    registry = Registry(tmp_path / "registry.sqlite3")
+    index = EdgeChunkIndex(tmp_path / "index", embedder)
+    registry.upsert_media(SYNC, title="Team sync", path="/m.mp4", sha256="x", recorded_at=NOW)
+    registry.update_media(SYNC, status="ready", duration_s=60.0, language="en", chunks=1)
+    index.upsert([Chunk(media_id=SYNC, source="speech", start_s=10, end_s=20, language="en",
+                        text="The remote control will sell for twelve fifty euros.",
+                        confidence=confidence)])  # fmt: skip
+    try:
+        model = script({"tool": "answer", "query": "", "ref": 0}, "NOT_FOUND")
+        agent = Agent(MediaSearch(index, registry), registry, model, now=lambda: NOW,
+                      embedder=embedder)  # fmt: skip
+        result = agent.ask("What will the remote control sell for?")
+    finally:
+        index.close()
+        registry.close()
+    if quoted:
+        assert_extractive(result, "The recording says:", (SYNC, 10.0, 20.0))
+    else:
+        assert result.answer == REFUSALS["en"] and result.citations == []
+
+
 def test_cross_language_unanswerable_question_is_refused(corpus, embedder) -> None:
     model = script({"tool": "answer", "query": "", "ref": 0}, "NOT_FOUND")
     agent = make_agent(corpus, model, embedder=embedder)

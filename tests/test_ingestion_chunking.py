@@ -134,3 +134,14 @@ def test_moments_respect_max_length_and_unique_starts() -> None:
     )
     assert all(c.end_s - c.start_s <= 8.0 for c in chunks)
     assert len({c.point_id for c in chunks}) == len(chunks)
+
+
+def test_a_chunk_carries_the_mean_probability_of_its_own_words() -> None:
+    words = [Word(0.0, 0.4, "Twelve", 0.9), Word(0.5, 0.9, "fifty", 0.3),
+             Word(1.0, 1.4, "euros.", 0.6), Word(6.0, 6.4, "Right.", 1.0)]  # fmt: skip
+    moments = moment_chunks(words, media_id="m", language="en", recorded_at=None,
+                            params=MomentParams(min_s=0.5, context_before=1))  # fmt: skip
+    assert [m.confidence for m in moments] == [0.6, 1.0]  # not the context's words
+    windows = speech_chunks(words, media_id="m", language="en", recorded_at=None,
+                            params=ChunkParams())  # fmt: skip
+    assert windows[0].confidence == 0.6

@@ -31,6 +31,13 @@ class Chunk(BaseModel):
     recorded_at: datetime | None = None
     keyframe: str | None = Field(default=None, description="Keyframe JPEG path (screen).")
     speaker: str | None = None
+    confidence: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Speech: the mean recognition probability of the chunk's words "
+        "(low: Whisper probably misheard it, so it is not quoted as said).",
+    )
     context: str | None = Field(
         default=None,
         description="What the embedder reads when it differs from ``text``: a speech moment "
@@ -88,6 +95,7 @@ class Hit(BaseModel):
     document: str | None = None
     page: int | None = None
     speaker: str | None = None
+    confidence: float | None = None
 
     @classmethod
     def from_chunk(cls, chunk: Chunk, score: float, title: str = "") -> Hit:
@@ -104,4 +112,5 @@ class Hit(BaseModel):
             document=chunk.document,
             page=chunk.page,
             speaker=chunk.speaker,
+            confidence=chunk.confidence,
         )
