@@ -1,6 +1,7 @@
 """The web page end to end in a real browser: Debian Chromium, headless, driven by
-Playwright — key prompt, upload with progress, live status, a streamed answer, and a
-citation that seeks the player to the cited moment. Tamil/Hindi text round-trips."""
+Playwright — key prompt, upload with progress (and an optional speaker count), live
+status, a streamed answer, and a citation that seeks the player to the cited moment.
+Tamil/Hindi text round-trips."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
 
+from ingestion.diarize import MAX_SPEAKERS, MIN_SPEAKERS
 from tests.live_server import API_KEY, TALK_TITLE, LiveServer, ffmpeg_copy
 from tests.media import MediaFixture
 
@@ -149,6 +151,87 @@ def test_upload_wait_ask_and_jump_to_the_cited_moment(
     current = player.evaluate("el => el.currentTime")
     # seeked to the cited start; it may already be playing on from there
     assert start - 0.05 <= current <= start + 2.0, (current, start)
+
+
+def is_upload(response: Response) -> bool:
+    return response.request.method == "POST" and response.url.endswith("/v1/media")
+
+
+# the text fields of each multipart upload the page sends (the browser's own record of
+# an upload's body leaves out a body with a file in it)
+RECORD_UPLOAD_FIELDS = """(() => {
+  const send = XMLHttpRequest.prototype.send;
+  XMLHttpRequest.prototype.send = function (body) {
+    if (body instanceof FormData) {
+      window.uploadFields = Object.fromEntries([...body].filter(([, v]) => typeof v === "string"));
+    }
+    return send.call(this, body);
+  };
+})()"""
+
+
+def test_upload_sends_the_speaker_count(
+    page: Page, service: LiveServer, media: MediaFixture, tmp_path: Path
+) -> None:
+    piece = ffmpeg_copy(media.audio, tmp_path / "two-speakers.m4a", length=3, comment="spk 2")
+    page.add_init_script(RECORD_UPLOAD_FIELDS)
+    page.goto("/")
+    enter_key(page, API_KEY)
+    field = page.get_by_label("Speakers (optional)")
+    # the bounds are the server's own (from the upload's OpenAPI schema)
+    expect(field).to_have_attribute("min", str(MIN_SPEAKERS))
+    expect(field).to_have_attribute("max", str(MAX_SPEAKERS))
+    expect(page.locator("#speakers-hint")).to_contain_text(f"{MIN_SPEAKERS}–{MAX_SPEAKERS}")
+    page.get_by_label("Video or audio file").set_input_files(str(piece))
+    page.get_by_label("Title (optional)").fill("Two at the table")
+    field.fill("2")
+    with page.expect_response(is_upload) as answered:
+        page.get_by_role("button", name="Upload").click()
+    response = answered.value
+    assert response.status == 202, response.text()
+    assert page.evaluate("window.uploadFields") == {"title": "Two at the table", "speakers": "2"}
+    expect(page.locator("#upload-status")).to_contain_text("Uploaded")
+    job = service.state.container.registry.get_job(response.json()["job_id"])
+    assert job.speakers == 2
+    expect(field).to_have_value("")  # the form is cleared for the next upload
+
+
+def test_a_bad_speaker_count_shows_the_server_error_and_keeps_the_file(
+    page: Page, service: LiveServer, media: MediaFixture, tmp_path: Path
+) -> None:
+    piece = ffmpeg_copy(media.audio, tmp_path / "retry.m4a", length=3, comment="spk retry")
+    page.add_init_script(RECORD_UPLOAD_FIELDS)
+    page.goto("/")
+    enter_key(page, API_KEY)
+    field = page.get_by_label("Speakers (optional)")
+    expect(field).to_have_attribute("max", str(MAX_SPEAKERS))
+    before = sorted(p.name for p in service.settings.media_dir.iterdir())
+    with service.client() as client:
+        listed = len(client.get("/v1/media").json()["media"])
+    page.get_by_label("Video or audio file").set_input_files(str(piece))
+    page.get_by_label("Title (optional)").fill("Retried")
+    field.fill(str(MAX_SPEAKERS + 1))
+    with page.expect_response(is_upload) as answered:
+        page.get_by_role("button", name="Upload").click()
+    assert answered.value.status == 422
+    server_text = answered.value.json()["detail"]
+    assert f"from {MIN_SPEAKERS} to {MAX_SPEAKERS}" in server_text
+    expect(page.locator("#upload-status")).to_have_text(f"Upload refused: {server_text}")
+    expect(page.get_by_role("button", name="Upload")).to_be_enabled()
+    assert sorted(p.name for p in service.settings.media_dir.iterdir()) == before
+    with service.client() as client:
+        assert len(client.get("/v1/media").json()["media"]) == listed
+    # nothing else is lost: the same file and title go again once the count is cleared
+    assert page.get_by_label("Video or audio file").evaluate("el => el.files[0].name") == piece.name
+    expect(page.get_by_label("Title (optional)")).to_have_value("Retried")
+    field.fill("")
+    with page.expect_response(is_upload) as answered:
+        page.get_by_role("button", name="Upload").click()
+    response = answered.value
+    assert response.status == 202, response.text()
+    assert page.evaluate("window.uploadFields") == {"title": "Retried"}  # no empty speakers
+    expect(page.locator("#upload-status")).to_contain_text("Uploaded")
+    assert service.state.container.registry.get_job(response.json()["job_id"]).speakers is None
 
 
 def test_inline_citations_seek_the_player(

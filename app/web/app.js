@@ -182,6 +182,7 @@ function upload(form) {
   const data = new FormData();
   if ($("title").value.trim()) data.append("title", $("title").value.trim());
   if ($("recorded-at").value) data.append("recorded_at", new Date($("recorded-at").value).toISOString());
+  if ($("speakers").value) data.append("speakers", $("speakers").value);
   data.append("file", file); // last: the fields arrive before the (large) file
 
   const bar = $("upload-progress"), status = $("upload-status"), button = $("upload-button");
@@ -223,10 +224,40 @@ function upload(form) {
   xhr.send(data);
 }
 
+// The form is novalidate: the browser still checks each field here, but the speaker
+// count's range is the server's rule, and its 422 (naming the bounds) lands in the status
+// line with the file still chosen. Only a speaker count that is not a number stops here.
+function readyToUpload(form) {
+  for (const el of form.elements) {
+    const bad = el.id === "speakers" ? el.validity.badInput : !el.checkValidity();
+    if (bad) {
+      el.reportValidity();
+      return false;
+    }
+  }
+  return true;
+}
+
 $("upload-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  upload(event.target);
+  if (readyToUpload(event.target)) upload(event.target);
 });
+
+// The speaker-count bounds (ingestion.diarize MIN_SPEAKERS/MAX_SPEAKERS) come from the
+// upload's OpenAPI schema, not a copy here; without them the server still checks.
+async function loadUploadBounds() {
+  try {
+    const response = await api("/openapi.json");
+    if (!response.ok) return;
+    const speakers = (await response.json()).paths?.["/v1/media"]?.post?.requestBody
+      ?.content?.["multipart/form-data"]?.schema?.properties?.speakers;
+    if (!Number.isInteger(speakers?.minimum) || !Number.isInteger(speakers?.maximum)) return;
+    $("speakers").min = String(speakers.minimum);
+    $("speakers").max = String(speakers.maximum);
+    $("speakers-hint").textContent =
+      `${speakers.minimum}–${speakers.maximum}; empty: found from the recording`;
+  } catch (err) { console.warn(err); }
+}
 
 // --- asking (SSE over fetch) ---------------------------------------------------------
 const CITE = /\[([^[\]]+?) @ (\d{1,2}(?::\d{2}){1,2})\s*[–—-]\s*(\d{1,2}(?::\d{2}){1,2})\]/g;
@@ -387,3 +418,4 @@ $("new-thread").addEventListener("click", () => {
 // --- start ---------------------------------------------------------------------------
 if (apiKey()) setKey(apiKey()); // refresh the cookie
 refreshMedia();
+loadUploadBounds();
