@@ -40,8 +40,12 @@ DOC_CITATION_RE = re.compile(
     r"(?:\s*,?\s*(?:p\.|page|pp\.)\s*(?P<page>\d+))?\s*\]",
     re.IGNORECASE,
 )
-# a sentence ends at . ! ? । and a space, but not inside a citation ("[Deck.pdf p. 3]")
-SENTENCE_END = re.compile(r"(?<=[.!?।])\s+(?![^\[\]]*\])")
+# a sentence ends at . ! ? । and a space, but not inside a citation ("[Deck.pdf p. 3]"),
+# after an initial ("J. R. Smith"; not "I.") or after Mr./Mrs./Ms./Dr./St.: cut there, the
+# check dropped "The designer drew the M." and kept a fragment ("M. feature, which is …")
+SENTENCE_END = re.compile(
+    r"(?<=[.!?।])(?<!\b[A-HJ-Z]\.)(?<!\b(?:Mr|Ms|Dr|St)\.)(?<!\bMrs\.)\s+(?![^\[\]]*\])"
+)
 # \w alone splits Indic words at their vowel signs (combining marks are not \w): add
 # the Indic blocks U+0900–U+0DFF, minus the danda punctuation U+0964/U+0965.
 WORD_RE = re.compile(r"[\w\u0900-\u0963\u0966-\u0dff]+")

@@ -139,3 +139,11 @@ def test_real_span_that_does_not_say_it_is_moved_to_the_chunk_that_does() -> Non
     )
     assert "[Team sync @ 00:20–00:45]" in text
     assert [(c.start_s, c.end_s) for c in cites] == [(20, 45)]
+
+
+def test_an_initial_does_not_end_the_sentence() -> None:
+    # cut at "M." the check kept only the cited fragment "M. feature, which …"
+    answer = "Ravi will fix the latency, the P. M. decided [Team sync @ 01:50–02:20]."
+    text, cites = validate_answer(answer, EVIDENCE)
+    assert text == answer
+    assert [(c.start_s, c.end_s) for c in cites] == [(110, 140)]
