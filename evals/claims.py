@@ -30,6 +30,7 @@ _SCALED = re.compile(r"(\d+(?:\.\d+)?)\s+(?:(?:uh|um)\s+)?(1000000000|1000000|10
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _CENTS = re.compile(r"(\d+)\s+(?:(?:euros?|dollars?|pounds?)\s+)?(\d{1,2})\b", re.IGNORECASE)
 _HALF = re.compile(r"(\d+)\s+and\s+a\s+half\b", re.IGNORECASE)
+_HUNDREDS = re.compile(r"(?<![\d.,])\b([1-9]\d)\s+([1-9]\d)\b(?![.,]\d)")  # "12 50" said as 1250
 _NAME = re.compile(r"(?<![\w'’])[A-Z][A-Za-z]+(?:[-'’][A-Za-z]+)*")
 _QUOTES = "\"“”„«»"
 _QUOTED = re.compile(r"[\"“”„«»]([^\"“”„«»]{2,400})[\"“”„«»]")
@@ -56,7 +57,9 @@ def _to_float(token: str) -> float:
 
 def numbers(text: str, *, generous: bool = False) -> set[float]:
     """Values stated in ``text`` (digits and English number words). ``generous`` adds the
-    readings a spoken transcript allows: "12 50" → 12.5, "12 and a half" → 12.5."""
+    readings a spoken transcript allows: "12 50" → 12.5, "12 and a half" → 12.5, and
+    "twelve fifty" / "nineteen fifty" → 1250 / 1950 (how English says hundreds and years:
+    Whisper writes what it hears as "1250", and that is not an invented number)."""
     text = _CLOCK.sub(" ", _ascii_digits(text))
     text = _SCALE_WORD.sub(lambda m: str(float(m[1]) * _SCALES[m[2].lower()]), text)
     with contextlib.suppress(Exception):  # text2num may give up: keep the digits there
@@ -68,6 +71,7 @@ def numbers(text: str, *, generous: bool = False) -> set[float]:
         values |= {int(a) + int(b) / 100 for a, b in _CENTS.findall(text)}
         values |= {int(a) + int(b) / 10 for a, b in _CENTS.findall(text) if len(b) == 1}
         values |= {int(a) + 0.5 for a in _HALF.findall(text)}
+        values |= {int(a) * 100 + int(b) for a, b in _HUNDREDS.findall(text)}
     return values
 
 

@@ -394,7 +394,7 @@ class AgentNodes:
 
         raw, shown, evidence = self._less_on_length_limit("answer", evidence, generate)
         raw = raw.replace(NOT_FOUND, "").strip()  # it sometimes trails a real answer
-        if not raw or _is_refusal(raw):
+        if not raw or _is_refusal(raw) or _says_nothing(raw):
             return self._fallback(state, refusal, write, shown)
         raw = _first_sentences(raw, self.config.answer_max_sentences)
         if _echoes(raw, state["question"]):  # a small model sometimes repeats the question
@@ -522,6 +522,21 @@ def _is_refusal(answer: str) -> bool:
     norm = re.sub(r"\W+", " ", answer).strip().lower()
     return bool(norm) and any(
         norm == re.sub(r"\W+", " ", r).strip().lower() for r in REFUSALS.values()
+    )
+
+
+_LABEL = re.compile(r"[\w'’.\-]+:")  # "S2:" / "Chiara:" before a quoted line
+_WORD = re.compile(r"[\w\u0900-\u0963\u0966-\u0dff]+")
+_HESITATIONS = frozenset(("hmm", "mhm", "umm", "uhm", "uhh", "mmm", "hmmm"))
+
+
+def _says_nothing(answer: str) -> bool:
+    """No number and no word of three letters beyond citations, speaker labels and
+    hesitations: the 0.5B model sometimes copies a filler line ('S2: "mm m m" […]')."""
+    text = _LABEL.sub(" ", CITATION_RE.sub(" ", answer))
+    words = _WORD.findall(text)
+    return not any(
+        w.isdigit() or (len(w) >= 3 and w.lower() not in _HESITATIONS) for w in words
     )
 
 

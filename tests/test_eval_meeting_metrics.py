@@ -64,6 +64,10 @@ def test_numbers_read_digits_and_words_alike():
     assert numbers("see 01:03 to 01:17") == set()  # clock times are not claims
     spoken = numbers("a maximum of twelve fifty Euro, twelve and a half", generous=True)
     assert 12.5 in spoken
+    assert 1250 in spoken  # "twelve fifty" also reads as hundreds (Whisper wrote "1250")
+    assert 1950 in numbers("back in nineteen fifty", generous=True)
+    assert 1250 not in numbers("twelve euros fifty", generous=True)  # a price, not hundreds
+    assert 1250 not in numbers("a maximum of twelve fifty Euro")  # only the generous reading
 
 
 def test_names_skip_the_first_word():
