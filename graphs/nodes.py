@@ -394,10 +394,12 @@ class AgentNodes:
 
         raw, shown, evidence = self._less_on_length_limit("answer", evidence, generate)
         raw = raw.replace(NOT_FOUND, "").strip()  # it sometimes trails a real answer
-        if not raw or _is_refusal(raw) or _says_nothing(raw):
+        if not raw or _is_refusal(raw):
             return self._fallback(state, refusal, write, shown)
-        raw = _first_sentences(raw, self.config.answer_max_sentences)
-        if _echoes(raw, state["question"]):  # a small model sometimes repeats the question
+        # a small model sometimes repeats the question, or copies a filler line
+        raw = _substantive(_first_sentences(raw, self.config.answer_max_sentences),
+                           state["question"])  # fmt: skip
+        if not raw:
             return self._fallback(state, refusal, write, shown)
         # words cannot be compared across languages: let the best evidence stand in
         text, citations = validate_answer(
@@ -538,6 +540,18 @@ def _says_nothing(answer: str) -> bool:
     return not any(
         w.isdigit() or (len(w) >= 3 and w.lower() not in _HESITATIONS) for w in words
     )
+
+
+def _substantive(answer: str, question: str) -> str:
+    """``answer`` without the sentences that repeat the question or say nothing (a
+    citation standing alone after its sentence's full stop stays with it)."""
+    kept = [
+        sentence
+        for sentence in SENTENCE_END.split(answer)
+        if not _echoes(sentence, question)
+        and not (_says_nothing(sentence) and CITATION_RE.sub("", sentence).strip(" .!?।"))
+    ]
+    return " ".join(kept).strip()
 
 
 def _echoes(answer: str, question: str) -> bool:
