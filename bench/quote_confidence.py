@@ -2,9 +2,9 @@
 
 An extractive answer quotes a moment verbatim ("The recording says: …"), and the eval
 counts a quote as unsupported when under 70 % of its words are in people's transcript
-(:data:`evals.claims.QUOTE_MATCH`). This bench cuts each meeting's cached Whisper
+(:func:`evals.claims.quote_found`). This bench cuts each meeting's cached Whisper
 transcript (``transcript.json`` of ``python -m evals.meetings DIR``) into moments as
-ingestion does, marks a moment *misheard* by that same rule against the reference turns
+ingestion does, marks a moment *misheard* by that same function against the reference turns
 overlapping it (± :data:`evals.claims.PAD_S`), and prints, for several cuts of the
 moment's mean word probability (:func:`ingestion.chunking.confidence`), the share of
 moments still quotable, of misheard ones caught, and the misheard rate among what is
@@ -17,25 +17,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evals.claims import PAD_S, QUOTE_MATCH  # noqa: E402
+from evals.claims import PAD_S, QUOTE_MATCH, quote_found, reference_words  # noqa: E402
 from evals.meetings import DEV, TEST  # noqa: E402
 from graphs.extractive import MIN_QUOTE_CONFIDENCE  # noqa: E402
 from ingestion.chunking import MomentParams, confidence, moment_words  # noqa: E402
 from ingestion.transcribe import Word  # noqa: E402
 
-_WORD = re.compile(r"[\w'’-]+")
 CUTS = (0.5, 0.6, MIN_QUOTE_CONFIDENCE, 0.8)
-
-
-def _words(text: str) -> list[str]:
-    return [w.lower().strip("'’-") for w in _WORD.findall(text)]
 
 
 def moments(folder: Path) -> list[tuple[float, bool]]:
@@ -46,15 +40,14 @@ def moments(folder: Path) -> list[tuple[float, bool]]:
     out = []
     for group in moment_words(words, MomentParams()):
         start, end = group[0].start - PAD_S, group[-1].end + PAD_S
-        reference = {
-            w for turn in manifest["turns"]
-            if turn["start_s"] <= end and turn["end_s"] >= start for w in _words(turn["text"])
-        }  # fmt: skip
-        heard = [w for word in group for w in _words(word.text)]
-        if len(heard) < 3:
+        reference = reference_words(" ".join(
+            turn["text"] for turn in manifest["turns"]
+            if turn["start_s"] <= end and turn["end_s"] >= start
+        ))  # fmt: skip
+        heard = " ".join(word.text for word in group)
+        if len(heard.split()) < 3:  # "Yeah." is never the quote of an answer
             continue
-        found = sum(w in reference for w in heard) / len(heard)
-        out.append((confidence(group) or 0.0, found < QUOTE_MATCH))
+        out.append((confidence(group) or 0.0, not quote_found(heard, reference)))
     return out
 
 

@@ -117,6 +117,22 @@ class ClaimCheck:
 ReferenceFn = Callable[[str, float, float], str]
 
 
+_REF_WORD = re.compile(r"[\w'’-]+")
+
+
+def reference_words(reference: str) -> set[str]:
+    """The reference's words as the checks compare them (case and plural folded)."""
+    return {_fold(w) for w in _REF_WORD.findall(reference)}
+
+
+def quote_found(phrase: str, ref_words: set[str]) -> bool:
+    """A quotation is supported when :data:`QUOTE_MATCH` of its words are in the reference
+    (all of them for 1–3 words); no words, nothing to check."""
+    words = [_fold(w) for w in _REF_WORD.findall(phrase)]
+    need = len(words) if len(words) <= 3 else QUOTE_MATCH * len(words)
+    return not words or sum(w in ref_words for w in words) >= need
+
+
 def _supported(sentence: str, reference: str) -> list[str]:
     """The claims of ``sentence`` not found in ``reference`` (empty: all supported)."""
     missing: list[str] = []
@@ -124,15 +140,12 @@ def _supported(sentence: str, reference: str) -> list[str]:
     for value in sorted(numbers(sentence)):
         if not any(abs(value - v) < 1e-6 for v in ref_values):
             missing.append(f"{value:g}")
-    ref_words = {_fold(w) for w in re.findall(r"[\w'’-]+", reference)}
+    ref_words = reference_words(reference)
     for name in sorted(names(sentence)):
         if _fold(name) not in ref_words:
             missing.append(name)
     for phrase in sorted(quoted(sentence)):
-        words = [_fold(w) for w in re.findall(r"[\w'’-]+", phrase)]
-        found = sum(w in ref_words for w in words)
-        need = len(words) if len(words) <= 3 else QUOTE_MATCH * len(words)
-        if words and found < need:
+        if not quote_found(phrase, ref_words):
             missing.append(f'"{phrase}"')
     return missing
 

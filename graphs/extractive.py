@@ -57,8 +57,8 @@ FILLER_LINES = (
     "Thank you",
 )
 # On the dev meetings (bench/quote_confidence.py) a moment under 0.7 was misheard — under
-# 70 % of its words in people's transcript — 16 times as often as one above it; the cut
-# catches 61 % of the misheard moments and keeps 96 % of the clearly heard ones quotable.
+# 70 % of its words in people's transcript — 18 times as often as one above it; the cut
+# catches 63 % of the misheard moments and keeps 96 % of the clearly heard ones quotable.
 MIN_QUOTE_CONFIDENCE = 0.7
 MIN_SHARED = 2  # shared content words (fewer when the question has fewer)
 QUOTABLE = ("speech", "screen", "caption")  # catalog / look notes are not quotes

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 from langchain_core.language_models import BaseChatModel
 from langgraph.config import get_stream_writer
 
-from graphs.citations import CITATION_RE, SENTENCE_END, Evidence, validate_answer
+from graphs.citations import CITATION_RE, SENTENCE_END, WORD_RE, Evidence, validate_answer
 from graphs.extractive import QUOTABLE, RelevanceGate, extractive_answer, stem, trusted
 from graphs.language import REFUSALS, detect_language
 from graphs.llm import LengthLimitError, LLMError, json_call, llm_error
@@ -528,7 +528,6 @@ def _is_refusal(answer: str) -> bool:
 
 
 _LABEL = re.compile(r"[\w'’.\-]+:")  # "S2:" / "Chiara:" before a quoted line
-_WORD = re.compile(r"[\w\u0900-\u0963\u0966-\u0dff]+")
 _HESITATIONS = frozenset(("hmm", "mhm", "umm", "uhm", "uhh", "mmm", "hmmm"))
 
 
@@ -536,7 +535,7 @@ def _says_nothing(answer: str) -> bool:
     """No number and no word of three letters beyond citations, speaker labels and
     hesitations: the 0.5B model sometimes copies a filler line ('S2: "mm m m" […]')."""
     text = _LABEL.sub(" ", CITATION_RE.sub(" ", answer))
-    words = _WORD.findall(text)
+    words = WORD_RE.findall(text)
     return not any(
         w.isdigit() or (len(w) >= 3 and w.lower() not in _HESITATIONS) for w in words
     )

@@ -48,7 +48,7 @@ def _ms(seconds: float) -> int:
 
 def confidence(words: list[Word]) -> float | None:
     """The mean recognition probability of ``words`` (None for none). On the dev meetings
-    a moment under 0.7 was misheard (under 70 % of its words in people's transcript) 16
+    a moment under 0.7 was misheard (under 70 % of its words in people's transcript) 18
     times as often as one above it (``bench/quote_confidence.py``)."""
     return round(sum(w.probability for w in words) / len(words), 3) if words else None
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Response, expect, sync_playwright
 
 from ingestion.diarize import MAX_SPEAKERS, MIN_SPEAKERS
 from tests.live_server import API_KEY, TALK_TITLE, LiveServer, ffmpeg_copy
@@ -170,14 +170,19 @@ RECORD_UPLOAD_FIELDS = """(() => {
 })()"""
 
 
+def open_upload_form(page: Page) -> Locator:
+    """The page, keyed, recording what each upload sends; its speaker-count field."""
+    page.add_init_script(RECORD_UPLOAD_FIELDS)
+    page.goto("/")
+    enter_key(page, API_KEY)
+    return page.get_by_label("Speakers (optional)")
+
+
 def test_upload_sends_the_speaker_count(
     page: Page, service: LiveServer, media: MediaFixture, tmp_path: Path
 ) -> None:
     piece = ffmpeg_copy(media.audio, tmp_path / "two-speakers.m4a", length=3, comment="spk 2")
-    page.add_init_script(RECORD_UPLOAD_FIELDS)
-    page.goto("/")
-    enter_key(page, API_KEY)
-    field = page.get_by_label("Speakers (optional)")
+    field = open_upload_form(page)
     # the bounds are the server's own (from the upload's OpenAPI schema)
     expect(field).to_have_attribute("min", str(MIN_SPEAKERS))
     expect(field).to_have_attribute("max", str(MAX_SPEAKERS))
@@ -200,10 +205,7 @@ def test_a_bad_speaker_count_shows_the_server_error_and_keeps_the_file(
     page: Page, service: LiveServer, media: MediaFixture, tmp_path: Path
 ) -> None:
     piece = ffmpeg_copy(media.audio, tmp_path / "retry.m4a", length=3, comment="spk retry")
-    page.add_init_script(RECORD_UPLOAD_FIELDS)
-    page.goto("/")
-    enter_key(page, API_KEY)
-    field = page.get_by_label("Speakers (optional)")
+    field = open_upload_form(page)
     expect(field).to_have_attribute("max", str(MAX_SPEAKERS))
     before = sorted(p.name for p in service.settings.media_dir.iterdir())
     with service.client() as client:
