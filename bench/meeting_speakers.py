@@ -14,7 +14,12 @@ set in ``.bench-diarization.pkl``) and scores the top hit of each variant, like
   diarization and role naming could give, not something the system can do;
 - *+ keywords*: the index's hybrid score, cosine + ``keyword_weight / (1 + BM25 rank)``
   (:func:`vectorstore.index_base.fuse`), with the keywords over the moment's own words
-  (what the index does) or over what the embedder reads.
+  (what the index does) or over what the embedder reads;
+- *roles dropped*: the shipped hybrid searched with the question minus the people it
+  names by role (:func:`graphs.speakers.without_roles`, what the agent searches with).
+
+``--turns-from HOME`` reads the speaker turns from a ChronoRAG home where the meetings
+are ingested (its stored transcripts, e.g. the eval's home) instead of diarizing again.
 
     .venv/bin/python bench/meeting_speakers.py .chronorag/meetings --split dev
 """
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import pickle
+import sqlite3
 import sys
 from collections import defaultdict
 from collections.abc import Sequence
@@ -38,10 +44,14 @@ import meeting_retrieval as mr  # noqa: E402
 
 from app.config import Settings  # noqa: E402
 from evals.meetings import dataset_lines, existing_manifests, load_questions  # noqa: E402
+from graphs.speakers import without_roles  # noqa: E402
+from graphs.words import STOP_WORDS  # noqa: E402
 from ingestion.chunking import Moment, MomentParams, moment_units  # noqa: E402
+from ingestion.diarize import SpeakerTurn  # noqa: E402
 from ingestion.speaker_names import propose_names, propose_roles  # noqa: E402
 from ingestion.speakers import assign_speakers  # noqa: E402
 from ingestion.transcribe import Word  # noqa: E402
+from ingestion.transcript_store import TranscriptStore  # noqa: E402
 
 
 def keyword_bonus(questions: Sequence[dict], texts: list[str], weight: float) -> np.ndarray:
@@ -64,10 +74,26 @@ def true_role(unit: Moment, turns: Sequence[dict]) -> str:
     return best
 
 
+def stored_turns(home: Path) -> dict[str, list[SpeakerTurn]]:
+    """Each ingested meeting's speaker turns, by title, from ``home``'s stored transcripts."""
+    settings = Settings(home=home)
+    store = TranscriptStore(settings.keyframes_dir)
+    with sqlite3.connect(settings.data_dir / "chronorag.sqlite3") as db:
+        ids = db.execute("select title, media_id from media where status = 'ready'").fetchall()
+    out = {}
+    for title, media_id in ids:
+        doc = store.load(media_id)
+        if doc is not None:
+            out[title] = [SpeakerTurn(s.start_s, s.end_s, s.speaker or "S1") for s in doc.segments]
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("root", type=Path, help="the long-meeting set (python -m evals.meetings DIR)")
     ap.add_argument("--split", default="dev", choices=["dev", "test", "all"])
+    ap.add_argument("--turns-from", type=Path, metavar="HOME",
+                    help="speaker turns from this ChronoRAG home's stored transcripts")  # fmt: skip
     args = ap.parse_args(argv)
 
     manifests = existing_manifests(args.root)
@@ -79,7 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     cache = args.root / ".bench-e5-cache.npz"
     mr.load_cache(cache)
     turns_cache = args.root / ".bench-diarization.pkl"
-    diarized = pickle.loads(turns_cache.read_bytes()) if turns_cache.is_file() else {}
+    if args.turns_from is not None:
+        diarized = stored_turns(args.turns_from)
+    else:
+        diarized = pickle.loads(turns_cache.read_bytes()) if turns_cache.is_file() else {}
     diarizer = None
     weight = Settings().keyword_weight
     scores: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
@@ -95,7 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 diarizer = ResemblyzerDiarizer(threads=2)
             print(f"{meeting}: diarizing", file=sys.stderr, flush=True)
             diarized[meeting] = diarizer.diarize(folder / manifest["audio"])
-            turns_cache.write_bytes(pickle.dumps(diarized))
+            if args.turns_from is None:
+                turns_cache.write_bytes(pickle.dumps(diarized))
         plain = moment_units(words, MomentParams())
         split = moment_units(assign_speakers(words, diarized[meeting]), MomentParams())
         # one neighbour each side, not across a long silence (what ingestion embeds)
@@ -147,6 +177,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 split, sims["split, neighbours as context"] + own["split at speaker changes"]
             ),
         }  # fmt: skip
+        asked = [dict(q, question=without_roles(q["question"], STOP_WORDS)) for q in questions]
+        queries_asked = np.stack([embedder.embed_query(q["question"]) for q in asked])
+        hybrid["split, ctx 1 + kw on own, roles dropped (agent)"] = (
+            split,
+            queries_asked @ mr.embed_cached(embedder, variants["split, neighbours as context"][1]).T
+            + keyword_bonus(asked, [u.text for u in split], weight),
+        )
         for name, (units, hsims) in hybrid.items():
             mr.score_variant(scores[name], units, questions, hsims)  # type: ignore[arg-type]
         mr.save_cache(cache)

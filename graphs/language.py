@@ -47,6 +47,13 @@ class LanguageInfo:
     refusal: str | None = None  # None: spoken only, questions in it are not answered
     said: str = ""  # extractive lead-in before a quoted line of speech
     shown: str = ""  # … before quoted on-screen text
+    # how a question refers to a meeting's people by role ("the project manager"): head
+    # nouns (non-Latin ones match inflected forms by prefix: டிசைனருக்கு) and the words
+    # that stand before a head as part of the role where stop words are not known (English
+    # takes any content word there)
+    role_nouns: tuple[str, ...] = ()
+    role_modifiers: tuple[str, ...] = ()
+    name_words: tuple[str, ...] = ()  # "name": a role followed by it asks who they are
 
     @property
     def answered(self) -> bool:
@@ -60,6 +67,12 @@ LANGUAGES: tuple[LanguageInfo, ...] = (
                   at="at {t}", in_title="in {title}"),
         refusal="I could not find it in the indexed media.",
         said="The recording says:", shown="The screen shows:",
+        role_nouns=("manager", "designer", "expert", "engineer", "developer", "lead",
+                    "director", "chair", "chairman", "chairperson", "secretary", "analyst",
+                    "consultant", "officer", "presenter", "host", "moderator", "facilitator",
+                    "researcher", "architect", "owner", "specialist", "coordinator",
+                    "administrator", "person", "guy", "ceo", "cto", "cfo", "pm"),
+        name_words=("name", "names", "called"),
     ),
     LanguageInfo(
         "hi", "Hindi", "DEVANAGARI",
@@ -67,12 +80,29 @@ LANGUAGES: tuple[LanguageInfo, ...] = (
                   at="{t} पर", in_title="{title} में"),
         refusal="मुझे यह अनुक्रमित मीडिया में नहीं मिला।",
         said="रिकॉर्डिंग में कहा गया:", shown="स्क्रीन पर दिखाया गया:",
+        role_nouns=("डिज़ाइनर", "डिजाइनर", "मैनेजर", "एक्सपर्ट", "विशेषज्ञ", "इंजीनियर",
+                    "डेवलपर", "लीडर", "डायरेक्टर", "प्रबंधक", "निदेशक", "अध्यक्ष", "सचिव",
+                    "सदस्य", "प्रस्तुतकर्ता"),
+        role_modifiers=("प्रोजेक्ट", "प्रॉजेक्ट", "प्रोडक्ट", "प्रॉडक्ट", "मार्केटिंग",
+                        "इंडस्ट्रियल", "यूज़र", "यूजर", "इंटरफ़ेस", "इंटरफेस", "डिज़ाइन",
+                        "डिजाइन", "सेल्स", "टेक्निकल", "टीम", "परियोजना", "उत्पाद", "विपणन",
+                        "तकनीकी", "बिक्री", "वाले", "वाली"),
+        name_words=("नाम",),
     ),
     LanguageInfo(
         "ta", "Tamil", "TAMIL",
         TimeWords("மணி", "மணி", "நிமிடம்", "நிமிடம்", "வினாடி", "வினாடி"),
         refusal="அட்டவணைப்படுத்தப்பட்ட மீடியாவில் இதை என்னால் கண்டுபிடிக்க முடியவில்லை.",
         said="பதிவில் சொல்லப்படுவது:", shown="திரையில் காட்டப்பட்டது:",
+        role_nouns=("டிசைனர்", "டிஸைனர்", "மேனேஜர்", "நிபுணர்", "எக்ஸ்பர்ட்", "உறுப்பினர்",
+                    "இன்ஜினியர்", "பொறியாளர்", "டெவலப்பர்", "லீடர்", "மேலாளர்", "தலைவர்",
+                    "இயக்குநர்", "செயலாளர்"),
+        role_modifiers=("ப்ராஜெக்ட்", "புராஜெக்ட்", "ப்ரொடக்ட்", "புராடக்ட்", "மார்க்கெட்டிங்",
+                        "மார்கெட்டிங்", "இண்டஸ்ட்ரியல்", "இன்டஸ்ட்ரியல்", "யூசர்", "யூஸர்",
+                        "இன்டர்ஃபேஸ்", "இண்டர்ஃபேஸ்", "இன்டர்பேஸ்", "டிசைன்", "சேல்ஸ்",
+                        "டெக்னிக்கல்", "டீம்", "திட்ட", "தயாரிப்பு", "சந்தைப்படுத்தல்",
+                        "விற்பனை"),
+        name_words=("பெயர்", "பெயரென்ன"),
     ),
     LanguageInfo(
         "te", "Telugu", "TELUGU",

@@ -42,6 +42,7 @@ from graphs.speakers import (
     SpeakerMatch,
     match_speaker,
     without_mention,
+    without_roles,
 )
 from graphs.state import AgentState, Turn
 from graphs.timeparse import TimeQuery, parse_time
@@ -55,7 +56,7 @@ from graphs.tools import (
     Tools,
     approx_tokens,
 )
-from graphs.words import content_words
+from graphs.words import STOP_WORDS, content_words
 
 Writer = Callable[[dict[str, Any]], None]
 T = TypeVar("T")
@@ -132,6 +133,8 @@ class AgentNodes:
             ]
             scope = dated
         query = tq.remainder(question) or question
+        # "did the industrial designer draw": the role is who speaks, not what is said
+        query = without_roles(query, STOP_WORDS)
         history = state.get("history") or []
         if history and len(content_words(query)) < 3 and not tq.follow_up:
             # a short follow-up ("and the budget?") searches with the previous question

@@ -17,16 +17,34 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from wordfreq import zipf_frequency
 
+from graphs.language import LANGUAGES
+
 COMMON_ZIPF = 3.5  # an English word this frequent is a name only when written like one
 START_ZIPF = 4.5  # … and first in a sentence only below this ("Marco said", not "Will it")
-_TOKEN_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+# Indic vowel signs and viramas are no \w: a word of those scripts is one token too
+_LETTER = r"(?:[^\W_]|[\u0900-\u0963\u0966-\u0dff])"
+_TOKEN_RE = re.compile(rf"{_LETTER}+(?:'{_LETTER}+)*")
 _DETERMINERS = {"the", "our", "your", "their", "his", "her", "my"}
+# a role in any answered language (graphs.language): Latin heads match whole words, other
+# scripts' heads match inflected forms too ("டிசைனருக்கு", "to the designer")
+ROLE_NOUNS = frozenset(n for lang in LANGUAGES for n in lang.role_nouns if n.isascii())
+_ROLE_STEMS = tuple(
+    unicodedata.normalize("NFKC", n).rstrip("\u094d\u0bcd")  # a final virama goes
+    for lang in LANGUAGES for n in lang.role_nouns if not n.isascii()
+)  # fmt: skip
+_ROLE_WORDS = frozenset(
+    unicodedata.normalize("NFKC", m) for lang in LANGUAGES for m in lang.role_modifiers
+)
+_NAME_WORDS = frozenset(
+    unicodedata.normalize("NFKC", w) for lang in LANGUAGES for w in lang.name_words
+)
+_ROLE_MODIFIERS = 3  # "user interface designer": words before the head that belong to it
 # words of a name or role that name no one alone ("Rose of York", "head of design")
 _PARTICLES = {"the", "and", "of", "for", "von", "van", "der", "de", "la", "le", "mr", "mrs", "ms"}
 
@@ -153,6 +171,74 @@ def without_mention(question: str, match: SpeakerMatch) -> str:
     text = _normal(question).replace(match.mention, " ", 1)
     text = re.sub(r"(?<=\s)'s\b", " ", text)  # "Chiara's view" → "view"
     return " ".join(text.split())
+
+
+def _role_head(token: _Token) -> bool:
+    if token.norm.isascii():
+        return token.norm in ROLE_NOUNS
+    return token.norm.startswith(_ROLE_STEMS)
+
+
+def _role_modifier(token: _Token, stop_words: Collection[str]) -> bool:
+    """A word before a role head that belongs to the role: any English content word
+    ("user interface"), a listed one in other languages, never another head."""
+    if _role_head(token):
+        return False
+    if token.norm.isascii():
+        return token.norm not in stop_words and token.norm not in _DETERMINERS
+    return token.norm in _ROLE_WORDS
+
+
+def without_roles(question: str, stop_words: Collection[str]) -> str:
+    """The question minus the people it refers to by role ("Which animal did the industrial
+    designer draw?" → "Which animal did draw?"), for the search: the answering line is the
+    person speaking, and rarely says their role; the role pulls in self-introductions.
+
+    A role is a head word of a language's ``role_nouns`` (:mod:`graphs.language`) with up
+    to three of its modifiers before it (English: words not in ``stop_words``), in one run
+    of words with nothing but spaces between them; an English role starts with a definite
+    determiner ("the", "our"; "a pleasant person" is no one), and its possessive goes too.
+    A role asked the name of ("the designer's name", "डिज़ाइनर का नाम") stays: then the
+    self-introduction is the answer. Nothing else is left → unchanged."""
+    text = _normal(question)
+    tokens = _tokens(text)
+
+    def joined(a: int, b: int) -> bool:  # only spaces between tokens a and b = a + 1
+        return not text[tokens[a].end : tokens[b].start].strip()
+
+    cuts: list[tuple[int, int]] = []
+    for i, tok in enumerate(tokens):
+        if not _role_head(tok):
+            continue
+        after = [t.norm for t in tokens[i + 1 : i + 3]]
+        if after[:1] and (after[0] in _NAME_WORDS or after[1:] and after[1] in _NAME_WORDS
+                          and len(after[0]) <= 2):  # fmt: skip
+            continue  # "the designer's name": their self-introduction is the answer
+        first = i
+        while (
+            first > 0
+            and i - first < _ROLE_MODIFIERS
+            and joined(first - 1, first)
+            and _role_modifier(tokens[first - 1], stop_words)
+        ):
+            first -= 1
+        if first > 0 and tokens[first - 1].norm in _DETERMINERS and joined(first - 1, first):
+            first -= 1
+        elif tok.norm.isascii():
+            continue  # "become a pleasant person": an English role is "the …", "our …"
+        end = tok.end + 2 if text[tok.end : tok.end + 2] == "'s" else tok.end
+        cuts.append((tokens[first].start, end))
+    if not cuts:
+        return question
+    out, at = [], 0
+    for a, b in cuts:
+        out.append(text[at:a])
+        at = b
+    out.append(text[at:])
+    stripped = " ".join("".join(out).split())
+    stripped = re.sub(r"\s+([?.!,।])", r"\1", stripped)
+    left = [t for t in _tokens(stripped) if t.norm not in stop_words]
+    return stripped if left else question
 
 
 def named_in(text: str, speakers: Iterable[KnownSpeaker]) -> set[str]:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from app.speaker_directory import TranscriptSpeakers
 from graphs.citations import Evidence, validate_answer
-from graphs.speakers import KnownSpeaker, match_speaker, named_in, without_mention
+from graphs.speakers import KnownSpeaker, match_speaker, named_in, without_mention, without_roles
+from graphs.words import STOP_WORDS
 from ingestion.transcript_store import MediaTranscript, TranscriptSegment, TranscriptStore
 
 MEETING = [
@@ -50,6 +51,38 @@ def test_a_hindi_or_tamil_question_with_the_english_name() -> None:
         "ने कीमत के बारे में क्या कहा?"
     )
     assert match_speaker("விலை பற்றி Marco என்ன சொன்னார்?", MEETING).label == "Marco"
+
+
+def test_the_search_reads_a_question_without_the_roles_it_names() -> None:
+    # the answering line is the person speaking; it rarely says their role, while
+    # self-introductions do ("I'm Bart, the industrial designer")
+    cases = {
+        "Which animal did the industrial designer draw?": "Which animal did draw?",
+        "What is the marketing expert's cat called?": "What is cat called?",
+        "Which animal did the user interface designer pick?": "Which animal did pick?",
+        "How many devices can our project manager's remote be programmed for?": (
+            "How many devices can remote be programmed for?"
+        ),
+        # nothing left to search for, or no role: unchanged
+        "Who is the project manager?": "Who is the project manager?",
+        "What did marketing want?": "What did marketing want?",
+        "How much will the remote cost?": "How much will the remote cost?",
+        # asked who they are: the self-introduction is the answer, the role stays
+        "What is the industrial designer's name?": "What is the industrial designer's name?",
+        "यूज़र इंटरफ़ेस डिज़ाइनर का नाम क्या है?": "यूज़र इंटरफ़ेस डिज़ाइनर का नाम क्या है?",
+        "ப்ராஜெக்ட் மேனேஜரின் பெயர் என்ன?": "ப்ராஜெக்ட் மேனேஜரின் பெயர் என்ன?",
+        # Hindi and Tamil: listed modifiers only, inflected Tamil heads too
+        "प्रोजेक्ट मैनेजर ने बजट के बारे में क्या कहा?": "ने बजट के बारे में क्या कहा?",
+        "बजट के लिए मार्केटिंग एक्सपर्ट ने क्या कहा?": "बजट के लिए ने क्या कहा?",
+        "இண்டஸ்ட்ரியல் டிசைனருக்கு எவ்வளவு நேரம் வேண்டும்?": "எவ்வளவு நேரம் வேண்டும்?",
+        "பட்ஜெட் பற்றி மார்க்கெட்டிங் நிபுணர் என்ன சொன்னார்?": "பட்ஜெட் பற்றி என்ன சொன்னார்?",
+        # a modifier run stops at punctuation; an English role is "the …", not "a …"
+        "After the budget, the designer Anna spoke?": "After the budget, Anna spoke?",
+        "Could he have become a pleasant person?": "Could he have become a pleasant person?",
+        "वे बजट, मैनेजर के बारे में क्या बोले?": "वे बजट, के बारे में क्या बोले?",
+    }
+    for question, query in cases.items():
+        assert without_roles(question, STOP_WORDS) == query
 
 
 def test_no_speaker_named_filters_nothing() -> None:

@@ -348,7 +348,12 @@ def test_cross_language_question_is_answered_from_english_evidence(corpus, embed
 
 
 def ask_one_meeting(
-    tmp_path: Path, embedder: E5Embedder, chunks: list[Chunk], model: ScriptedChat, question: str
+    tmp_path: Path,
+    embedder: E5Embedder,
+    chunks: list[Chunk],
+    model: ScriptedChat,
+    question: str,
+    search: type[MediaSearch] = MediaSearch,
 ) -> AskResult:
     """``question`` over a fresh index holding only ``chunks`` of a 60 s "Team sync"."""
     registry = Registry(tmp_path / "registry.sqlite3")
@@ -357,7 +362,7 @@ def ask_one_meeting(
     registry.update_media(SYNC, status="ready", duration_s=60.0, language="en", chunks=1)
     index.upsert(chunks)
     try:
-        agent = Agent(MediaSearch(index, registry), registry, model, now=lambda: NOW,
+        agent = Agent(search(index, registry), registry, model, now=lambda: NOW,
                       embedder=embedder)  # fmt: skip
         return agent.ask(question)
     finally:
@@ -785,3 +790,29 @@ def test_checkpointer_rejects_unknown_urls_and_needs_a_path(tmp_path) -> None:
         assert (tmp_path / "sub" / "memory.sqlite3").exists()
     finally:
         store.close()
+
+
+def test_a_role_in_the_question_does_not_pull_in_the_self_introduction(tmp_path, embedder):
+    # "the industrial designer" is who speaks the answer, not what it says: searched with the
+    # role, the designer's self-introduction outranks the line that answers (real e5 vectors)
+    lines = [
+        Chunk(media_id=SYNC, source="speech", start_s=0, end_s=6, language="en",
+              text="Okay, I'm Bart, the industrial designer, and I'll be looking at what "
+                   "goes inside the remote."),
+        Chunk(media_id=SYNC, source="speech", start_s=40, end_s=46, language="en",
+              text="I will draw a little turtle for you all, with the pretty little shell."),
+    ]  # fmt: skip
+    searched: list[tuple[str, list[float]]] = []
+
+    class Recorded(MediaSearch):
+        def search(self, req):  # type: ignore[no-untyped-def]
+            hits = super().search(req)
+            searched.append((req.query, [h.start_s for h in hits]))
+            return hits
+
+    model = script({"tool": "answer", "query": "", "ref": 0}, "NOT_FOUND")
+    question = "Which animal did the industrial designer draw on the whiteboard?"
+    ask_one_meeting(tmp_path, embedder, lines, model, question, search=Recorded)
+    query, starts = searched[0]
+    assert "designer" not in query and "animal" in query
+    assert starts[0] == 40.0
