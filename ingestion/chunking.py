@@ -56,7 +56,7 @@ def confidence(words: list[Word]) -> float | None:
 
 # A word Whisper gave a probability under this is *unsure*: a name or number resting on one
 # is neither quoted as said (graphs.extractive) nor taken as support for an answer's claim
-# (graphs.claims). Tuned on the dev meetings with bench/quote_confidence.py.
+# (graphs.claims). Not tuned: the long-meeting eval measured the gate at this value only.
 UNSURE_WORD_PROBABILITY = 0.4
 
 
