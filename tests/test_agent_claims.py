@@ -111,3 +111,49 @@ def test_names_found_do_not_vouch_for_the_rest_of_the_sentence() -> None:
     question = "What might have made him more respectable?"
     assert not claims.supported(claim, [cited], question)
     assert claims.supported(claim, ["John Dashwood might even have been made amiable"], question)
+
+
+# Whisper heard the line clearly but the name at 0.2: "Usheri Dasseri" may be misheard
+BUDGET = "Usheri Dasseri will present the budget on Friday"
+MISHEARD = claims.Heard(BUDGET, frozenset({"usheri", "dasseri"}))
+
+
+def test_a_name_only_an_unsure_word_matches_is_not_supported() -> None:
+    question, claim = "Who will present the budget?", "Usheri Dasseri will present the budget."
+    facts = claims.extract(claim, question)
+    assert claims.missing(facts, [BUDGET]) == []  # as plain text the line says it
+    assert claims.missing(facts, [MISHEARD]) == ["dasseri", "usheri"]
+    # heard clearly anywhere in the cited evidence, the name is supported
+    clearly = claims.Heard("Thanks Usheri Dasseri, see you on Friday", frozenset())
+    assert claims.supported(claim, [MISHEARD, clearly], question)
+    assert claims.unsure_facts(MISHEARD) == ["dasseri", "usheri"]
+    assert claims.unsure_facts(clearly) == []
+
+
+def test_an_unsure_word_breaks_a_run_of_number_words() -> None:
+    heard = claims.Heard("The remote will sell for twenty five euros.", frozenset({"twenty"}))
+    assert claims.sure_text(heard).split() == ["The", "remote", "will", "sell", "for", "…",
+                                               "five", "euros."]  # fmt: skip
+    assert claims.unsure_facts(heard) == ["25"]
+    question = "What will the remote sell for?"
+    assert claims.missing(claims.extract("It will sell for 25 euros.", question), [heard]) == [
+        "25"]  # fmt: skip
+    assert claims.supported("It will sell for 25 euros.", [heard.text], question)
+
+
+def test_a_sentence_resting_on_a_misheard_name_is_recited_or_dropped() -> None:
+    misheard = Evidence(media_id="m1", title="Kick-off", source="speech", start_s=10, end_s=20,
+                        text=BUDGET, unsure=["usheri", "dasseri"], rank=0)  # fmt: skip
+    answer = "Usheri Dasseri will present the budget [Kick-off @ 00:10–00:20]."
+    question = "Who will present the budget?"
+    assert validate_answer(answer, [misheard], question=question) == ("", [])
+    clear = misheard.model_copy(update={"start_s": 40, "end_s": 50, "unsure": [], "rank": 1})
+    text, cites = validate_answer(answer, [misheard, clear], question=question)
+    assert "Usheri Dasseri" in text and [(c.start_s, c.end_s) for c in cites] == [(40, 50)]
+
+
+def test_the_speaker_label_is_not_an_unsure_word_of_the_line() -> None:
+    line = Evidence(media_id="m1", title="Kick-off", source="speech", start_s=0, end_s=5,
+                    text="Chiara here, the budget is ready", speaker="Chiara",
+                    unsure=["chiara"])  # fmt: skip
+    assert line.heard == claims.Heard("Chiara: Chiara here, the budget is ready", frozenset())
