@@ -17,10 +17,6 @@ asked about one speaker (``asked_speaker``) a sentence naming no one must cite t
 speaker's line. Otherwise it is re-cited to such a line that supports it, or dropped —
 even when the question says the name (the name is the user's framing, the attribution
 is not).
-
-A name or number that only a word Whisper was unsure of matches (``Evidence.unsure``,
-:class:`graphs.claims.Heard`) does not support a sentence: "Usheri Dasseri" misheard in a
-clear line is re-cited to a line that says it clearly, or the sentence is dropped.
 """
 
 from __future__ import annotations
@@ -69,7 +65,6 @@ class Evidence(BaseModel):
     page: int | None = None  # documents: the page (``title`` is the document's name)
     speaker: str | None = None  # who said it (diarized speech), by their current name
     confidence: float | None = None  # speech: mean word probability (None: not known)
-    unsure: list[str] = []  # speech: words Whisper was unsure of (normalised, lowercase)
 
     @property
     def is_document(self) -> bool:
@@ -80,13 +75,6 @@ class Evidence(BaseModel):
         """The text with its speaker (``Chiara: …``): what a model reads and a claim is
         checked against, so "Chiara said …" is supported by Chiara's line."""
         return f"{self.speaker}: {self.text}" if self.speaker else self.text
-
-    @property
-    def heard(self) -> claims.Heard:
-        """:attr:`said` with the words Whisper was unsure of, as a claim is checked against
-        it; the speaker's name is sure (the media's speakers name it, not this line)."""
-        label = {w.lower() for w in WORD_RE.findall(self.speaker or "")}
-        return claims.Heard(self.said, frozenset(self.unsure) - label)
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -281,12 +269,12 @@ def _repair_support(
     def said_by(evs: Sequence[Evidence]) -> bool:
         return not who or any(ev.speaker in who for ev in evs)
 
-    if said_by(chosen) and (facts.empty or not claims.missing(facts, [ev.heard for ev in chosen])):
+    if said_by(chosen) and (facts.empty or not claims.missing(facts, [ev.said for ev in chosen])):
         return chosen
     cited_media = {ev.media_id for ev in chosen}
     candidates = sorted(evidence, key=lambda ev: (ev.media_id not in cited_media, ev.rank))
     for ev in candidates:
-        if said_by([ev]) and not claims.missing(facts, [ev.heard]):
+        if said_by([ev]) and not claims.missing(facts, [ev.said]):
             return [ev]
     return None
 

@@ -14,13 +14,6 @@ words → digits, case, Unicode). A fact the question already contains is the us
 own framing, never a claim. Across languages (a Hindi answer about English speech)
 only numbers and Latin-script names can be compared; the rest is not checkable
 and is not counted against the sentence.
-
-Evidence is what Whisper heard, and it may have misheard a name ("Usheri Dasseri") in an
-otherwise clear line. An evidence text can come as :class:`Heard`, with the words Whisper
-was unsure of (``Evidence.unsure``): a name or number that only an unsure word matches is
-not supported — found as a sure word anywhere in the cited evidence, it is.
-:func:`unsure_facts` lists the names and numbers of one line that rest on an unsure word
-(such a line is not quoted as said, :func:`graphs.extractive.trusted`).
 """
 
 from __future__ import annotations
@@ -86,42 +79,6 @@ class Facts:
 def _fold(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).translate(_INDIC_DIGITS)
     return text.replace("’", "'").replace("‘", "'")
-
-
-@dataclass(frozen=True)
-class Heard:
-    """An evidence text with the words Whisper was unsure of in it (normalised as
-    :func:`ingestion.chunking.normalise_word` does: lowercase, no outer punctuation)."""
-
-    text: str
-    unsure: frozenset[str] = frozenset()
-
-
-_UNSURE_MASK = " … "  # breaks a run of number words ("twelve … fifty" is 12 and 50)
-
-
-def sure_text(heard: Heard | str) -> str:
-    """The text less its unsure words (each one replaced by a break)."""
-    if isinstance(heard, str):
-        return heard
-    if not heard.unsure:
-        return heard.text
-    forms = "|".join(map(re.escape, sorted(heard.unsure, key=len, reverse=True)))
-    word = r"[\w\u0900-\u0963\u0966-\u0dff']"  # a word goes on (apostrophes included)
-    pattern = re.compile(rf"(?<!{word})(?:{forms})(?!{word})", re.IGNORECASE)
-    return pattern.sub(_UNSURE_MASK, _fold(heard.text))
-
-
-def unsure_facts(heard: Heard) -> list[str]:
-    """The names and numbers of a line that rest on a word Whisper was unsure of."""
-    if not heard.unsure:
-        return []
-    facts = extract(heard.text)
-    names = [
-        n for n in sorted(facts.names)
-        if n in heard.unsure or any(p in heard.unsure for p in n.split("-") if p)
-    ]  # fmt: skip
-    return [*sorted(facts.numbers - numbers_in(sure_text(heard))), *names]
 
 
 @cache
@@ -227,23 +184,19 @@ def _content_found(word: str, stems: set[str]) -> bool:
     return stem in stems or (len(stem) >= 5 and bool(get_close_matches(stem, stems, 1, 0.8)))
 
 
-def missing(facts: Facts, evidence_texts: Iterable[str | Heard]) -> list[str]:
+def missing(facts: Facts, evidence_texts: Iterable[str]) -> list[str]:
     """The facts of a sentence that none of ``evidence_texts`` contains (empty = supported).
 
-    Numbers, names and quotes must each be found — numbers and names as words Whisper was
-    sure of (a :class:`Heard` text's unsure words do not count); the content claim needs
-    half of its words (one of one or two), each by stem or a close spelling."""
-    evidence = list(evidence_texts)
-    text = " ".join(e if isinstance(e, str) else e.text for e in evidence)
+    Numbers, names and quotes must each be found; the content claim needs half of its
+    words (one of one or two), each by stem or a close spelling."""
+    text = " ".join(evidence_texts)
     digitised = _digitise(text)
-    sure = _digitise(" ".join(sure_text(e) for e in evidence))
-    have_numbers = numbers_in(sure)
-    sure_words = _words(sure)
+    have_numbers = numbers_in(digitised)
     words = _words(digitised)
     stems = {_stem(w) for w in words}
     flat = " ".join(_fold(text).lower().split())
     gaps = [n for n in sorted(facts.numbers) if n not in have_numbers]
-    gaps += [n for n in sorted(facts.names) if not _name_found(n, sure_words)]
+    gaps += [n for n in sorted(facts.names) if not _name_found(n, words)]
     gaps += [f'"{q}"' for q in facts.quotes if " ".join(q.split()) not in flat]
     # the content claim compares words, so only when the evidence is in Latin script too
     comparable = _latin_share(text) > 0.8
@@ -254,6 +207,6 @@ def missing(facts: Facts, evidence_texts: Iterable[str | Heard]) -> list[str]:
     return gaps
 
 
-def supported(sentence: str, evidence_texts: Iterable[str | Heard], question: str = "") -> bool:
+def supported(sentence: str, evidence_texts: Iterable[str], question: str = "") -> bool:
     """True when every checkable fact of ``sentence`` is in ``evidence_texts``."""
     return not missing(extract(sentence, question), evidence_texts)

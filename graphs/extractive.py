@@ -16,8 +16,7 @@ answering from unrelated lines; the margin over the filler lines can.
 
 A quote says "this was said", so a line Whisper probably misheard (mean word probability
 under :data:`MIN_QUOTE_CONFIDENCE`) is never quoted: the next plainly matching line is, or
-the agent refuses. Nor is a clear line whose name or number rests on a word Whisper was
-unsure of (:func:`graphs.claims.unsure_facts`: "Usheri Dasseri" heard at 0.2 in a 0.9 line).
+the agent refuses.
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from graphs.citations import Citation, Evidence
-from graphs.claims import Heard, unsure_facts
 from graphs.language import ANSWERED
 from graphs.words import content_words
 from vectorstore.embedders import Embedder
@@ -159,11 +157,8 @@ class RelevanceGate:
 
 
 def trusted(evidence: Evidence) -> bool:
-    """Heard clearly enough to quote as said (unknown confidence counts as clear), and no
-    name or number in it rests on a word Whisper was unsure of."""
-    if evidence.confidence is not None and evidence.confidence < MIN_QUOTE_CONFIDENCE:
-        return False
-    return not unsure_facts(Heard(evidence.text, frozenset(evidence.unsure)))
+    """Heard clearly enough to quote as said (unknown confidence counts as clear)."""
+    return evidence.confidence is None or evidence.confidence >= MIN_QUOTE_CONFIDENCE
 
 
 def extractive_answer(language: str, evidence: Evidence) -> tuple[str, Citation]:

@@ -153,7 +153,6 @@ class Tools:
                 page=h.page,
                 speaker=h.speaker,
                 confidence=h.confidence,
-                unsure=h.unsure,
             )
             for i, h in enumerate(self._search.search(req))
         ]
@@ -181,7 +180,6 @@ class Tools:
                 rank=rank + i,
                 speaker=c.speaker,
                 confidence=c.confidence,
-                unsure=c.unsure,
             )
             for i, c in enumerate(chunks)
         ]

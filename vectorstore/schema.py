@@ -38,12 +38,6 @@ class Chunk(BaseModel):
         description="Speech: the mean recognition probability of the chunk's words "
         "(low: Whisper probably misheard it, so it is not quoted as said).",
     )
-    unsure: list[str] = Field(
-        default_factory=list,
-        description="Speech: the words Whisper was unsure of, normalised (lowercase, no "
-        "punctuation), in order; a name or number resting on one is not quoted as said "
-        "nor taken as support (ingestion.chunking.unsure_words).",
-    )
     context: str | None = Field(
         default=None,
         description="What the embedder reads when it differs from ``text``: a speech moment "
@@ -102,7 +96,6 @@ class Hit(BaseModel):
     page: int | None = None
     speaker: str | None = None
     confidence: float | None = None
-    unsure: list[str] = Field(default_factory=list)
 
     @classmethod
     def from_chunk(cls, chunk: Chunk, score: float, title: str = "") -> Hit:
@@ -120,5 +113,4 @@ class Hit(BaseModel):
             page=chunk.page,
             speaker=chunk.speaker,
             confidence=chunk.confidence,
-            unsure=list(chunk.unsure),
         )
