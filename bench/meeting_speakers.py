@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import pickle
-import sqlite3
 import sys
 from collections import defaultdict
 from collections.abc import Sequence
@@ -43,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import meeting_retrieval as mr  # noqa: E402
 
 from app.config import Settings  # noqa: E402
+from app.lifecycle.registry import Registry  # noqa: E402
 from evals.meetings import dataset_lines, existing_manifests, load_questions  # noqa: E402
 from graphs.speakers import without_roles  # noqa: E402
 from graphs.words import STOP_WORDS  # noqa: E402
@@ -78,13 +78,17 @@ def stored_turns(home: Path) -> dict[str, list[SpeakerTurn]]:
     """Each ingested meeting's speaker turns, by title, from ``home``'s stored transcripts."""
     settings = Settings(home=home)
     store = TranscriptStore(settings.keyframes_dir)
-    with sqlite3.connect(settings.data_dir / "chronorag.sqlite3") as db:
-        ids = db.execute("select title, media_id from media where status = 'ready'").fetchall()
+    registry = Registry(settings.db_path)
+    try:
+        ready = registry.list_media("ready")
+    finally:
+        registry.close()
     out = {}
-    for title, media_id in ids:
-        doc = store.load(media_id)
+    for media in ready:
+        doc = store.load(media.media_id)
         if doc is not None:
-            out[title] = [SpeakerTurn(s.start_s, s.end_s, s.speaker or "S1") for s in doc.segments]
+            out[media.title] = [SpeakerTurn(s.start_s, s.end_s, s.speaker or "S1")
+                                for s in doc.segments]  # fmt: skip
     return out
 
 
@@ -106,6 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     mr.load_cache(cache)
     turns_cache = args.root / ".bench-diarization.pkl"
     if args.turns_from is not None:
+        home = args.turns_from  # checked as a folder first: Settings creates its home
+        if not home.is_dir() or not Settings(home=home).db_path.is_file():
+            ap.error(f"--turns-from {args.turns_from}: no ChronoRAG home there (nothing ingested)")
         diarized = stored_turns(args.turns_from)
     else:
         diarized = pickle.loads(turns_cache.read_bytes()) if turns_cache.is_file() else {}
