@@ -31,7 +31,7 @@ from app.profiles import ProfileError
 from graphs.mediatime import format_time as mmss
 from ingestion.diarize import MAX_SPEAKERS, MIN_SPEAKERS
 from ingestion.errors import MediaError
-from vectorstore.index import IndexMismatchError
+from vectorstore.index import IndexInUseError, IndexMismatchError
 
 app = typer.Typer(
     help="ChronoRAG: ask questions about recorded video and meetings.",
@@ -416,6 +416,7 @@ USER_ERRORS = (
     MediaError,
     AssetError,
     IndexMismatchError,
+    IndexInUseError,
     ProfileError,
     ConnectionError,
     PermissionError,

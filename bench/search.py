@@ -106,6 +106,9 @@ class _VectorsOnly:
     def embed_query(self, text: str) -> np.ndarray:
         raise RuntimeError("the benchmark passes precomputed vectors")
 
+    def embed_queries(self, texts: object) -> np.ndarray:
+        raise RuntimeError("the benchmark passes precomputed vectors")
+
 
 def make_queries(
     corpus: Corpus, n_points: int, count: int, seed: int, keywords: KeywordEncoder

@@ -28,6 +28,7 @@ from graphs.state import turn_input
 from graphs.summarize import ProgressFn, Summarizer, Summary
 from graphs.tools import MediaCatalog, MediaSearchPort, Tools
 from graphs.vlm import VLMClient
+from vectorstore.bridge import KeywordBridge
 from vectorstore.embedders import Embedder
 
 __all__ = ["Agent", "AgentEvent", "AskResult", "Citation", "Summary"]
@@ -62,6 +63,7 @@ class Agent:
         now: Callable[[], datetime] | None = None,
         embedder: Embedder | None = None,
         speakers: SpeakerDirectory | None = None,
+        bridge: KeywordBridge | None = None,
     ) -> None:
         if max_steps < 1:
             raise ValueError("max_steps must be at least 1")
@@ -72,10 +74,10 @@ class Agent:
             prompt_evidence_tokens=prompt_evidence_tokens,
         )
         # the embedder (the index's own, multilingual) lets the extractive fallback and the
-        # early stop judge evidence for questions in another language than the media
-        nodes = AgentNodes(
-            self.tools, chat_model, self.config, gate=RelevanceGate(embedder), speakers=speakers
-        )
+        # early stop judge evidence for questions in another language than the media; the
+        # bridge (the index's) lets a Hindi question's words count as the line's English ones
+        gate = RelevanceGate(embedder, bridge=bridge)
+        nodes = AgentNodes(self.tools, chat_model, self.config, gate=gate, speakers=speakers)
         if now is not None:
             nodes.now = now
         self.nodes = nodes

@@ -7,7 +7,8 @@ with its citation after a short lead-in in the question's language; otherwise th
 agent still refuses.
 
 "Plainly matches" is the :class:`RelevanceGate`: content words shared by question and
-line (same language), or — across languages, where words cannot be compared — the
+line (same language, or across languages through the index's keyword bridge,
+:mod:`vectorstore.bridge`: "बिल्ली" counts as the line's "cat"), or the
 multilingual-e5 cosine between question and line, measured against the question's
 cosine to filler lines that answer nothing ("Let me share my screen."). e5 cosines are
 compressed and shift with the question's language (Tamil questions score ~0.8 against
@@ -30,6 +31,7 @@ import numpy as np
 from graphs.citations import Citation, Evidence
 from graphs.language import ANSWERED
 from graphs.words import content_words
+from vectorstore.bridge import KeywordBridge
 from vectorstore.embedders import Embedder
 
 # Calibrated for multilingual-e5-small on the dev set (evals/devset.jsonl: 48 questions
@@ -102,8 +104,10 @@ class RelevanceGate:
         min_margin: float = MIN_MARGIN,
         min_shared: int = MIN_SHARED,
         cache_size: int = 512,
+        bridge: KeywordBridge | None = None,
     ) -> None:
         self.embedder = embedder
+        self.bridge = bridge
         self.min_margin = min_margin
         self.min_shared = min_shared
         self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
@@ -130,7 +134,11 @@ class RelevanceGate:
         lines = sorted((ev for ev in evidence if ev.source in QUOTABLE), key=lambda e: e.rank)
         if not lines:
             return []
-        wanted = {stem(w) for w in content_words(question)}
+        asked = content_words(question)
+        wanted = {stem(w) for w in asked}
+        if self.bridge is not None:  # a Hindi question's words as the lines' English words
+            said = self.bridge.translate(" ".join(asked), [ev.text for ev in lines])
+            wanted |= {stem(w) for w in said}
         margins: list[float | None] = [None] * len(lines)
         if self.embedder is not None and question.strip():
             (q,) = self._vectors("query", [question])

@@ -33,6 +33,7 @@ from graphs.llm import LengthLimitError, LLMError
 from graphs.memory import open_checkpointer
 from graphs.prompts import NO_VLM_NOTE
 from graphs.tools import PLANNER_SCHEMA, TOOLS, planner_schema
+from vectorstore.bridge import KeywordBridge
 from vectorstore.edge_index import EdgeChunkIndex
 from vectorstore.embedders import E5Embedder
 from vectorstore.schema import Chunk
@@ -435,6 +436,23 @@ def test_relevance_gate_separates_answering_lines_from_unrelated_ones(embedder) 
     # without an embedder only shared words count: none across languages
     assert RelevanceGate(None).best(tomatoes, lines) is None
     assert RelevanceGate(None).best("How many hours of sun do tomatoes need?", lines) == best
+
+
+def test_the_keyword_bridge_lets_a_hindi_question_share_the_lines_words(embedder) -> None:
+    lines = [
+        Evidence(media_id=TALK, title=TALK, source="speech", start_s=s, end_s=e, text=t, rank=i)
+        for i, (s, e, t) in enumerate(TALK_LINES)
+    ]
+    plain = RelevanceGate(embedder)
+    bridged = RelevanceGate(embedder, bridge=KeywordBridge(embedder))
+    tomatoes = "टमाटर को कितने घंटे धूप चाहिए?"  # Hindi: how many hours of sun do tomatoes need?
+    by_plain = {m.evidence.start_s: m.shared for m in plain.score(tomatoes, lines)}
+    by_bridge = {m.evidence.start_s: m.shared for m in bridged.score(tomatoes, lines)}
+    assert set(by_plain.values()) == {0}  # no Hindi word is in an English line
+    assert by_bridge[60.0] >= 2  # "tomatoes", "sun"/"hours" as the line says them
+    assert bridged.best(tomatoes, lines) == plain.best(tomatoes, lines)
+    for unrelated in ("मौसम के बारे में क्या कहा गया?", "கால்பந்து போட்டியில் யார் வென்றார்?"):
+        assert bridged.best(unrelated, lines) is None, unrelated
 
 
 def test_shared_function_words_are_no_match() -> None:

@@ -142,6 +142,22 @@ def test_a_failing_or_missing_model_server_is_one_line_and_exit_1(
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 
 
+def test_an_index_another_process_holds_is_one_line_and_exit_2(
+    env: dict[str, str], meeting: dict
+) -> None:
+    from app.config import Settings
+    from app.container import Container
+
+    holder = Container(Settings(home=env["CHRONORAG_HOME"], asr_model="tiny.en"))
+    try:
+        assert holder.index.count(str(meeting["media_id"])) > 0  # this process opens it
+        proc = run(env, "search", "the cards", "--media-id", str(meeting["media_id"]))
+    finally:
+        holder.close()
+    assert_clean_failure(proc, 2, "open in another ChronoRAG process", "CHRONORAG_HOME")
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
 def test_search_still_works_after_all_of_that(env: dict[str, str], meeting: dict) -> None:
     proc = run(env, "search", "the cards", "--media-id", str(meeting["media_id"]), "--json")
     assert proc.returncode == 0, proc.stderr

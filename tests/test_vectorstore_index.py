@@ -201,6 +201,9 @@ class CachedE5:
     def embed_query(self, text: str) -> np.ndarray:
         return self._e5.embed_query(text)
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._e5.embed_queries(texts)
+
 
 @pytest.fixture(scope="session")
 def e5() -> CachedE5:

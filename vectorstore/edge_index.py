@@ -16,6 +16,7 @@ from typing import Any
 
 import qdrant_edge as qe
 
+from vectorstore.bridge import KeywordBridge
 from vectorstore.diskspace import ensure_free
 from vectorstore.embedders import Embedder
 from vectorstore.index import (
@@ -24,6 +25,7 @@ from vectorstore.index import (
     RRF_K,
     SPARSE,
     ChunkFilter,
+    IndexInUseError,
     IndexMismatchError,
     check_identity,
     chunk_payload,
@@ -90,8 +92,9 @@ class EdgeChunkIndex(BaseChunkIndex):
         search_threads: int | None = None,
         min_free_bytes: int = 0,
         keyword_weight: float = KEYWORD_WEIGHT,
+        bridge: KeywordBridge | None = None,
     ) -> None:
-        super().__init__(embedder, keywords, keyword_weight)
+        super().__init__(embedder, keywords, keyword_weight, bridge)
         self.path = Path(path)
         self.min_free_bytes = min_free_bytes  # see vectorstore.diskspace: mmap + full disk
         identity = index_identity(embedder, self.keywords)
@@ -116,10 +119,18 @@ class EdgeChunkIndex(BaseChunkIndex):
             sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
             max_search_threads=search_threads,
         )
-        if has_shard:
-            self._shard: qe.EdgeShard | None = qe.EdgeShard.load(str(shard_dir), config)
-        else:
-            self._shard = qe.EdgeShard.create(str(shard_dir), config)
+        try:
+            if has_shard:
+                self._shard: qe.EdgeShard | None = qe.EdgeShard.load(str(shard_dir), config)
+            else:
+                self._shard = qe.EdgeShard.create(str(shard_dir), config)
+        except Exception as exc:  # the engine raises a bare Exception; the lock says WouldBlock
+            if "WouldBlock" in str(exc):
+                raise IndexInUseError(
+                    f"index {self.path} is open in another ChronoRAG process (a server, a "
+                    "worker, an eval): stop it, or use another CHRONORAG_HOME"
+                ) from exc
+            raise
         try:
             # also on load: a crash right after create would leave a shard without indexes
             present = set(self._shard.info().payload_schema)

