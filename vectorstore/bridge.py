@@ -34,7 +34,7 @@ MIN_SIMILARITY = 0.85  # dev: hi/ta seek and recall@10 best of 0.85, 0.88, 0.9, 
 MIN_MARGIN = 0.03
 TOP_K = 10
 MIN_WORD_CHARS = 3  # "s", "k", "ha": too short to be anyone's translation
-CACHE_WORDS = 50_000
+CACHE_WORDS = 50_000  # 384-d float32 vectors: about 77 MB at most
 
 
 def script(word: str) -> str:
@@ -66,10 +66,12 @@ class KeywordBridge:
     def _embed(self, words: Sequence[str]) -> np.ndarray:
         with self._lock:
             missing = [w for w in dict.fromkeys(words) if w not in self._vectors]
+        if missing:  # embedded outside the lock: a search whose words are cached never waits
+            # as queries: word ↔ word is a symmetric match (passage vectors had smaller
+            # margins: "कीमत" → price 0.91 / cost 0.88 against 0.95 / 0.92)
+            vectors = self.embedder.embed_queries(missing)
+        with self._lock:
             if missing:
-                # as queries: word ↔ word is a symmetric match (passage vectors had smaller
-                # margins: "कीमत" → price 0.91 / cost 0.88 against 0.95 / 0.92)
-                vectors = self.embedder.embed_queries(missing)
                 for word, vec in zip(missing, vectors, strict=True):
                     self._vectors[word] = np.asarray(vec, dtype=np.float32)
             for word in words:
@@ -80,14 +82,19 @@ class KeywordBridge:
             return out
 
     def translate(self, query: str, candidate_texts: Sequence[str]) -> list[str]:
-        """The candidates' words nearest to each query word in a script they do not use
-        (one per query word, at ``min_similarity`` or more), in query order."""
-        vocabulary = sorted(
-            {w for text in candidate_texts for w in tokenize(text) if script(w)
-             and len(w) >= MIN_WORD_CHARS}
-        )  # fmt: skip
-        scripts = {script(w) for w in vocabulary}
-        foreign = [w for w in dict.fromkeys(tokenize(query)) if script(w) not in scripts | {""}]
+        """The candidates' words nearest to each query word in a script they do not use: one
+        per query word, at ``min_similarity`` or more and ``min_margin`` above the mean of
+        its ``TOP_K`` nearest (the best included, so a vocabulary of a few words rarely
+        passes), in query order. Symmetric: an English question over Hindi speech is
+        bridged to Hindi words. Single characters (Chinese, Japanese, Thai tokens) are not
+        bridged."""
+        words = {w for text in candidate_texts for w in tokenize(text) if script(w)}
+        scripts = {script(w) for w in words}
+        vocabulary = sorted(w for w in words if len(w) >= MIN_WORD_CHARS)
+        foreign = [
+            w for w in dict.fromkeys(tokenize(query))
+            if len(w) > 1 and script(w) not in scripts | {""}
+        ]  # fmt: skip
         if not foreign or not vocabulary:
             return []
         vocab = self._embed(vocabulary)

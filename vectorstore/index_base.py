@@ -207,7 +207,8 @@ class BaseChunkIndex(ABC):
 
         With a ``bridge`` and the ``query`` text, the query's words in a script the dense
         candidates do not use (a Hindi question about English speech) also search as the
-        candidates' words they mean (:mod:`vectorstore.bridge`)."""
+        candidates' words they mean (:mod:`vectorstore.bridge`); a one-sided query (dense
+        or keyword only) is not bridged."""
         sides = query_sides(mode, sparse)
         if not sides:
             return []

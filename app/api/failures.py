@@ -27,7 +27,7 @@ def _families() -> list[tuple[type[BaseException], int, str]]:
     from speech.avatar import AvatarError
     from speech.tts import TTSError, UnsupportedLanguageError
     from vectorstore.embedders import EmbedderError
-    from vectorstore.index import IndexMismatchError
+    from vectorstore.index import IndexInUseError, IndexMismatchError
 
     return [
         (LengthLimitError, 503, "the request is too long for the chat model"),
@@ -36,6 +36,7 @@ def _families() -> list[tuple[type[BaseException], int, str]]:
         (VLMError, 503, "the vision model failed"),
         (EmbedderError, 503, "the embedding model failed"),
         (IndexMismatchError, 503, "the index does not match the configured embedder"),
+        (IndexInUseError, 503, "the index is held by another process"),
         (UnsupportedLanguageError, 422, "no voice for that language"),
         (TTSError, 503, "speech synthesis failed"),
         (AvatarError, 503, "the avatar renderer failed"),
