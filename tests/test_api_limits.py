@@ -251,6 +251,7 @@ def test_the_422_echo_is_safe_for_any_input() -> None:
 def test_backend_failures_map_to_a_status_and_a_reason() -> None:
     from graphs.llm import LengthLimitError, LLMError
     from vectorstore.embedders import EmbedderError
+    from vectorstore.index import IndexInUseError
 
     assert describe(OSError(errno.ENOSPC, "No space left on device")) == (
         507, "the server's disk is full"
@@ -259,4 +260,5 @@ def test_backend_failures_map_to_a_status_and_a_reason() -> None:
     assert status == 503 and message.startswith("the request is too long for the chat model")
     assert describe(LLMError("plan: chat model call failed: refused"))[0] == 503
     assert "embedding model failed" in describe(EmbedderError("down"))[1]
+    assert describe(IndexInUseError("index x is open"))[0] == 503
     assert describe(OSError(errno.EACCES, "denied")) is None  # a real 500
