@@ -4,26 +4,42 @@ S2 = Chiara (:func:`propose_names`), the marketing expert (:func:`propose_roles`
 Whisper capitalises names and sentence starts, so a capitalised word right after "my name
 is", "I'm", "I am" or "call me" (not a word that merely starts a clause, see ``_NOT_NAMES``)
 is taken as the speaker's own name ("my name is" weighs more: Whisper hears "Um" as "I'm").
-A name (or role) claimed by two speakers is proposed for none. Roles are the job a speaker
-gives themself ("I'll be the project manager", "as your marketing expert").
+A name claimed by two speakers is proposed for none; a role goes to whoever claims it
+more often, or first. Roles are the job a speaker gives themself ("I'll be the project
+manager", "as your marketing expert", "Marketing is me").
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable
 
 _INTRO = re.compile(
     r"\b(?:(?P<strong>[Mm]y name is|[Mm]y name's|[Cc]all me)|[Ii]'m|[Ii] am)\s+"
     r"(?P<name>[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)?)"
 )
+_HEADS = (
+    r"(?:manager|designer|expert|engineer|lead|director|officer|analyst|developer|architect"
+    r"|specialist|consultant|coordinator|head|chair|secretary)"
+)
+# "project manager", "user interface designer"; not "manager or secretary"
+_ROLE_WORDS = rf"(?:(?!(?:or|and)\b)[\w-]+\s+){{0,2}}?{_HEADS}"
+_UPPER = r"(?-i:[A-Z])"  # a capital even though the pattern ignores case
+# the job a speaker gives themself: "I'll be the project manager", "I'm Bart the project
+# manager", "I'm Project Manager" (without an article only when capitalised: "I am not a
+# designer" is no role), "my role … is to be an industrial designer", "Marketing is me";
+# "marketing" alone only after an article ("I am marketing the idea" is no role either)
 _ROLE = re.compile(
-    r"\b(?:I'm|I am|I'll be|I will be|as)\s+(?:[\w'-]+,\s+)?(?:the|your|a|an|our)\s+"
-    r"((?:[\w-]+\s+){0,2}?(?:manager|designer|expert|engineer|lead|director|officer|analyst"
-    r"|developer|architect|specialist|consultant|coordinator|head|chair|secretary)|marketing)\b",
+    r"\b(?:I'm|I am|I'll be|I will be|I'd be|I would be|I'm going to be|as)\s+"
+    rf"(?:(?:{_UPPER}[\w'-]+,?\s+)?(?:the|your|a|an|our)\s+(?P<role>{_ROLE_WORDS}|marketing)"
+    rf"|(?P<bare>(?:{_UPPER}[\w-]+\s+){{1,2}}{_HEADS}))\b"
+    r"|\b[Mm]y (?:role|job|position)\b[^.?!]{0,40}?\bis\s+(?:to be\s+)?(?:the\s+|an?\s+)?"
+    rf"(?P<mine>{_ROLE_WORDS}|marketing)\b"
+    rf"|\b(?P<me>{_ROLE_WORDS}|marketing),?\s+(?:is|that's|that is)\s+me\b",
     re.IGNORECASE,
 )
+_DETERMINERS = {"the", "your", "a", "an", "our", "so", "and", "well", "okay"}
 STRONG = 3  # "my name is X" outweighs "I'm X" (Whisper hears "Um" as "I'm")
 _NOT_NAMES = {
     "a", "an", "the", "i", "so", "okay", "ok", "sorry", "just", "not", "going", "here", "um",
@@ -63,12 +79,25 @@ def propose_names(lines: Iterable[tuple[str | None, str]]) -> dict[str, str]:
 
 def propose_roles(lines: Iterable[tuple[str | None, str]]) -> dict[str, str]:
     """Speaker id → the role they give themself ("I'll be the project manager", "I'm
-    Chiara, the marketing expert")."""
-    found: dict[str, Counter[str]] = defaultdict(Counter)
-    for speaker, text in lines:
+    Chiara, the marketing expert", "Marketing is me").
+
+    Each speaker gets one role and each role one speaker: the claims are granted most
+    frequent first, then earliest first (people introduce themselves at the start; a
+    later "I'm the designer" is more likely a quote or a diarization slip), each unless
+    its speaker or its role is already taken."""
+    claims: Counter[tuple[str, str]] = Counter()
+    first: dict[tuple[str, str], int] = {}
+    for i, (speaker, text) in enumerate(lines):
         if speaker:
             for m in _ROLE.finditer(text):
-                found[speaker][m.group(1).lower()] += 1
-    best = {sp: c.most_common(1)[0][0] for sp, c in found.items()}
-    claimed = Counter(best.values())
-    return {sp: role for sp, role in best.items() if claimed[role] == 1}
+                words = next(g for g in m.groups() if g).lower().split()
+                while len(words) > 1 and words[0] in _DETERMINERS:  # "so the manager is me"
+                    words = words[1:]
+                claim = (speaker, " ".join(words))
+                claims[claim] += 1
+                first.setdefault(claim, i)
+    roles: dict[str, str] = {}
+    for speaker, role in sorted(claims, key=lambda c: (-claims[c], first[c])):
+        if speaker not in roles and role not in roles.values():
+            roles[speaker] = role
+    return roles

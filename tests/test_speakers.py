@@ -18,7 +18,7 @@ from app.container import Container
 from evals.speakers import score
 from ingestion.chunking import ChunkParams, MomentParams, moment_chunks, speech_chunks
 from ingestion.diarize import ResemblyzerDiarizer, SpeakerTurn
-from ingestion.speaker_names import propose_names
+from ingestion.speaker_names import propose_names, propose_roles
 from ingestion.speakers import assign_speakers
 from ingestion.transcribe import Transcript, Word
 from ingestion.transcript_store import MediaTranscript, build_transcript
@@ -131,6 +131,36 @@ def test_names_proposed_only_from_self_introductions() -> None:
              ("S2", "Let's start with Amina."), ("S3", "I am Amina, I'm the designer."),
              ("S4", "I'm Just kidding, I'm Amina.")]  # fmt: skip
     assert propose_names(lines) == {"S1": "Rose Lindgren"}  # Amina claimed twice: no one
+
+
+def test_roles_proposed_from_the_ways_people_give_their_job() -> None:
+    # lines Whisper wrote for the AMI meetings (long-meeting set)
+    lines = [("S1", "I'd be the project manager."),
+             ("S2", "I'm Bart the project manager, so I'll direct you."),
+             ("S3", "MMK, I'm Rosen I'm Project Manager, from California."),
+             ("S4", "And my role in this us an aerial is to be an industrial designer."),
+             ("S5", "Marketing is me."),
+             ("S6", "Oh, and I guess I'm the user interface designer here.")]  # fmt: skip
+    roles = propose_roles(lines)
+    # three claim "project manager": the first claim wins, the others get none
+    assert roles == {"S1": "project manager", "S4": "industrial designer", "S5": "marketing",
+                     "S6": "user interface designer"}  # fmt: skip
+
+
+def test_no_role_from_words_that_only_look_like_one() -> None:
+    lines = [("S1", "I'm sure the designer will like it."), ("S2", "I am not a designer."),
+             ("S3", "I am marketing the idea to everyone."),
+             ("S4", "I'm with the project manager on that.")]  # fmt: skip
+    assert propose_roles(lines) == {}
+
+
+def test_a_role_claimed_twice_goes_to_who_claims_it_more_often() -> None:
+    lines = [("S2", "I'm the user interface designer."),  # a quote, or a diarization slip
+             ("S4", "And I'm the user interface designer for the project."),
+             ("S4", "As your user interface designer I want fewer buttons."),
+             ("S2", "I'll be the project manager.")]  # fmt: skip
+    # S4 claims it twice; S2 then keeps the role only it claims
+    assert propose_roles(lines) == {"S4": "user interface designer", "S2": "project manager"}
 
 
 def test_rename_updates_index_payloads_and_the_stored_transcript(settings: Settings) -> None:
