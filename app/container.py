@@ -104,15 +104,11 @@ class Container:
     def query_focus(self) -> QueryFocus | None:
         """Broad questions' search focus, with every answered language's broad and frame
         words; ``None`` when ``query_focus`` is 0."""
-        from graphs.language import LANGUAGES
+        from graphs.language import BROAD_WORDS, FRAME_WORDS
         from vectorstore.focus import QueryFocus
 
         share = self.settings.query_focus
-        if not share:
-            return None
-        broad = [w for lang in LANGUAGES for w in lang.broad_words]
-        frame = [w for lang in LANGUAGES for w in lang.frame_words]
-        return QueryFocus(broad, frame, max_share=share)
+        return QueryFocus(BROAD_WORDS, FRAME_WORDS, max_share=share) if share else None
 
     @cached_property
     def index(self) -> ChunkIndex:

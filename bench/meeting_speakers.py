@@ -54,7 +54,7 @@ import meeting_retrieval as mr  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.lifecycle.registry import Registry  # noqa: E402
 from evals.meetings import dataset_lines, existing_manifests, load_questions  # noqa: E402
-from graphs.language import LANGUAGES  # noqa: E402
+from graphs.language import BROAD_WORDS, FRAME_WORDS  # noqa: E402
 from graphs.speakers import without_roles  # noqa: E402
 from graphs.words import STOP_WORDS  # noqa: E402
 from ingestion.chunking import Moment, MomentParams, moment_units  # noqa: E402
@@ -245,11 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bridge.min_similarity, bridge.min_margin = MIN_SIMILARITY, MIN_MARGIN
         vocab = Vocabulary.of(own_texts)
         for share in shares:
-            focus = QueryFocus(
-                [w for lang in LANGUAGES for w in lang.broad_words],
-                [w for lang in LANGUAGES for w in lang.frame_words],
-                max_share=share,
-            )
+            focus = QueryFocus(BROAD_WORDS, FRAME_WORDS, max_share=share)
             focused = [focus.focus(q["question"], vocab) for q in asked]
             dense = queries_asked.copy()
             for i, f in enumerate(focused):

@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,7 @@ QUESTIONS = (
 )
 
 
-def timed(search, req: SearchRequest) -> float:
+def timed(search: Callable[[SearchRequest], object], req: SearchRequest) -> float:
     started = time.perf_counter()
     search(req)
     return time.perf_counter() - started

@@ -83,7 +83,8 @@ LANGUAGES: tuple[LanguageInfo, ...] = (
                      "opinion", "opinions", "attitude"),
         frame_words=("group", "propose", "proposed", "agree", "agreed", "disagree",
                      "disagreed", "towards", "toward", "regard", "view", "views", "talk",
-                     "talked"),
+                     "talked", "say", "said", "whole", "meeting", "meetings", "video",
+                     "recording"),
     ),
     LanguageInfo(
         "hi", "Hindi", "DEVANAGARI",
@@ -173,6 +174,10 @@ ANSWERED: tuple[LanguageInfo, ...] = tuple(lang for lang in LANGUAGES if lang.an
 SUPPORTED: tuple[str, ...] = tuple(lang.code for lang in ANSWERED)  # questions answered in
 NAMES: dict[str, str] = {lang.code: lang.name for lang in LANGUAGES}
 REFUSALS: dict[str, str] = {lang.code: lang.refusal for lang in ANSWERED if lang.refusal}
+# every language's words marking a broad question, and those that only frame one
+# (vectorstore.focus.QueryFocus takes both)
+BROAD_WORDS: tuple[str, ...] = tuple(w for lang in LANGUAGES for w in lang.broad_words)
+FRAME_WORDS: tuple[str, ...] = tuple(w for lang in LANGUAGES for w in lang.frame_words)
 
 
 def _by_script() -> dict[str, tuple[str, ...]]:

@@ -27,19 +27,22 @@ _HEADS = (
 _ROLE_WORDS = rf"(?:(?!(?:or|and)\b)[\w-]+\s+){{0,2}}?{_HEADS}"
 _UPPER = r"(?-i:[A-Z])"  # a capital even though the pattern ignores case
 # the job a speaker gives themself: "I'll be the project manager", "I'm Bart the project
-# manager", "I'm Project Manager" (without an article only when capitalised: "I am not a
-# designer" is no role), "my role … is to be an industrial designer", "Marketing is me";
+# manager", "I'm uh, the project manager", "I'm Project Manager" (without an article only
+# when capitalised: "I am not a designer" is no role), "as your marketing expert" (not "as
+# the designer said"), "my role … is to be an industrial designer", "Marketing is me";
 # "marketing" alone only after an article ("I am marketing the idea" is no role either)
 _ROLE = re.compile(
-    r"\b(?:I'm|I am|I'll be|I will be|I'd be|I would be|I'm going to be|as)\s+"
-    rf"(?:(?:{_UPPER}[\w'-]+,?\s+)?(?:the|your|a|an|our)\s+(?P<role>{_ROLE_WORDS}|marketing)"
-    rf"|(?P<bare>(?:{_UPPER}[\w-]+\s+){{1,2}}{_HEADS}))\b"
-    r"|\b[Mm]y (?:role|job|position)\b[^.?!]{0,40}?\bis\s+(?:to be\s+)?(?:the\s+|an?\s+)?"
+    r"\b(?:I'm|I am|I'll be|I will be|I'd be|I would be|I'm going to be)\s+"
+    rf"(?:(?:{_UPPER}[\w'-]+,?\s+|[\w'-]+,\s+)?(?:the|your|a|an|our)\s+"
+    rf"(?P<role>{_ROLE_WORDS}|marketing)|(?P<bare>(?:{_UPPER}[\w-]+\s+){{1,2}}{_HEADS}))\b"
+    rf"|\bas\s+(?:your|a|an)\s+(?P<as>{_ROLE_WORDS}|marketing)\b"
+    r"|\b[Mm]y (?:role|job|position)\b[^.?!]{0,40}?\bis\s+(?:to be\s+)?(?:the|an?)\s+"
     rf"(?P<mine>{_ROLE_WORDS}|marketing)\b"
-    rf"|\b(?P<me>{_ROLE_WORDS}|marketing),?\s+(?:is|that's|that is)\s+me\b",
+    rf"|(?:^|(?<=[.!?,])\s*|\b(?:the|your|our)\s+)(?P<me>{_ROLE_WORDS}|marketing),?\s+"
+    r"(?:is|that's|that is)\s+me\b",
     re.IGNORECASE,
 )
-_DETERMINERS = {"the", "your", "a", "an", "our", "so", "and", "well", "okay"}
+_FILLERS = {"the", "your", "a", "an", "our", "so", "and", "well", "okay", "yeah", "then"}
 STRONG = 3  # "my name is X" outweighs "I'm X" (Whisper hears "Um" as "I'm")
 _NOT_NAMES = {
     "a", "an", "the", "i", "so", "okay", "ok", "sorry", "just", "not", "going", "here", "um",
@@ -91,7 +94,7 @@ def propose_roles(lines: Iterable[tuple[str | None, str]]) -> dict[str, str]:
         if speaker:
             for m in _ROLE.finditer(text):
                 words = next(g for g in m.groups() if g).lower().split()
-                while len(words) > 1 and words[0] in _DETERMINERS:  # "so the manager is me"
+                while len(words) > 1 and words[0] in _FILLERS:  # "so the manager is me"
                     words = words[1:]
                 claim = (speaker, " ".join(words))
                 claims[claim] += 1

@@ -150,8 +150,14 @@ def test_roles_proposed_from_the_ways_people_give_their_job() -> None:
 def test_no_role_from_words_that_only_look_like_one() -> None:
     lines = [("S1", "I'm sure the designer will like it."), ("S2", "I am not a designer."),
              ("S3", "I am marketing the idea to everyone."),
-             ("S4", "I'm with the project manager on that.")]  # fmt: skip
+             ("S4", "I'm with the project manager on that."),
+             ("S5", "As the project manager said, we need it."),
+             ("S5", "As the project manager said, it must be cheap."),
+             ("S6", "My job is really the designer's problem.")]  # fmt: skip
     assert propose_roles(lines) == {}
+    # a quoted role does not take it from the speaker who gave it themself
+    lines += [("S7", "I'm uh, the project manager."), ("S8", "I think the designer is me.")]
+    assert propose_roles(lines) == {"S7": "project manager", "S8": "designer"}
 
 
 def test_a_role_claimed_twice_goes_to_who_claims_it_more_often() -> None:

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from vectorstore.bridge import KeywordBridge
 from vectorstore.embedders import Embedder
-from vectorstore.focus import QueryFocus
+from vectorstore.focus import CANDIDATE_MEDIA, QueryFocus
 from vectorstore.index import (
     DENSE,
     SPARSE,
@@ -157,10 +157,12 @@ class BaseChunkIndex(ABC):
             )
             with self._lock:
                 self._write(batch)
+        self._changed(c.media_id for c in chunks)
 
     def delete_media(self, media_id: str) -> None:
         with self._lock:
             self._delete(ChunkFilter(media_ids=(media_id,)))
+        self._changed([media_id])
 
     def delete_document(self, media_id: str, document: str) -> None:
         """Remove one companion document's pieces from a media item."""
@@ -168,6 +170,12 @@ class BaseChunkIndex(ABC):
             self._delete(
                 ChunkFilter(media_ids=(media_id,), sources=("document",), documents=(document,))
             )
+        self._changed([media_id])
+
+    def _changed(self, media_ids: Iterable[str]) -> None:
+        """These items' chunks changed: what was derived from their words is stale."""
+        if self.focus is not None:
+            self.focus.forget(set(media_ids))
 
     def rename_speaker(self, media_id: str, old: str, new: str) -> None:
         """Relabel one media item's speaker ``old`` as ``new`` (payload only: no vector
@@ -212,7 +220,7 @@ class BaseChunkIndex(ABC):
         candidates do not use (a Hindi question about English speech) also search as the
         candidates' words they mean (:mod:`vectorstore.bridge`). With a ``focus`` and the
         ``query`` text, a broad question ("summarize the discussion about …") searches by
-        the mean of its and its focus's vectors, and by the focus's keywords
+        the mean of its and its focus's vectors, and by the focus's keywords alone
         (:mod:`vectorstore.focus`). A one-sided query (dense or keyword only) is neither
         bridged nor focused."""
         sides = query_sides(mode, sparse)
@@ -245,7 +253,11 @@ class BaseChunkIndex(ABC):
         assert self.focus is not None
         if not self.focus.is_broad(query):
             return None
-        media = flt.media_ids or [payload_chunk(p).media_id for p, _ in by_dense]
+        if flt.media_ids is not None:
+            media = [m for m in flt.media_ids if m not in flt.exclude_media]
+        else:  # candidates match the filter already, so none is excluded
+            media = list(dict.fromkeys(payload_chunk(p).media_id for p, _ in by_dense))
+            media = media[:CANDIDATE_MEDIA]
 
         def texts(media_id: str) -> list[str]:
             with self._lock:
