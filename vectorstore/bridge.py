@@ -15,14 +15,13 @@ thresholds were tuned on the long-meeting dev split (``bench/meeting_speakers.py
 from __future__ import annotations
 
 import threading
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
 
 from vectorstore.embedders import Embedder
-from vectorstore.sparse import tokenize
+from vectorstore.sparse import script, tokenize
 
 MIN_SIMILARITY = 0.85  # dev: hi/ta seek and recall@10 best of 0.85, 0.88, 0.9, 0.92
 # e5-small puts a function word ("कहा" said, "गया" went) about as close to many English
@@ -35,15 +34,6 @@ MIN_MARGIN = 0.03
 TOP_K = 10
 MIN_WORD_CHARS = 3  # "s", "k", "ha": too short to be anyone's translation
 CACHE_WORDS = 50_000  # 384-d float32 vectors: about 77 MB at most
-
-
-def script(word: str) -> str:
-    """The Unicode script of a word's first letter ("LATIN", "DEVANAGARI", "TAMIL"…);
-    ``""`` for a word without letters (a number)."""
-    for ch in word:
-        if ch.isalpha():
-            return unicodedata.name(ch, "").split(" ")[0]
-    return ""
 
 
 class KeywordBridge:

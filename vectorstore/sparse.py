@@ -46,6 +46,17 @@ class SparseVec:
     values: list[float]
 
 
+def char_script(ch: str) -> str:
+    """The Unicode script of one character, as the first word of its name ("LATIN",
+    "DEVANAGARI", "TAMIL"; "DIGIT" for 0–9; ``""`` for an unnamed one)."""
+    return unicodedata.name(ch, "").split(" ", 1)[0]
+
+
+def script(word: str) -> str:
+    """The script of a word's first letter; ``""`` for a word without letters (a number)."""
+    return next((char_script(ch) for ch in word if ch.isalpha()), "")
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased word tokens in any script, minus stop words; unspaced scripts → characters."""
     out: list[str] = []
