@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
 from app.assets import AssetError
 from app.cli_time import time_option
-from app.config import Settings
+from app.config import Settings, settings_problem
 from app.container import Container
 from app.profiles import ProfileError
 from graphs.mediatime import format_time as mmss
@@ -455,6 +456,9 @@ def main() -> None:
         err.print("interrupted")
         raise SystemExit(130) from None
     except Exception as exc:  # never a traceback; the failure's own words, on one line
+        if isinstance(exc, ValidationError) and (problem := settings_problem(exc)):
+            err.print(f"[red]error:[/] {problem}", highlight=False, soft_wrap=True)
+            raise SystemExit(2) from None  # a bad CHRONORAG_* value: the user's to fix
         known = isinstance(exc, _service_errors())
         prefix = "" if known else f"unexpected {type(exc).__name__}: "
         err.print(f"[red]error:[/] {prefix}{_one_line(exc)}", highlight=False, soft_wrap=True)

@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -235,3 +235,18 @@ class Settings(BaseSettings):
     @property
     def index_path(self) -> Path:
         return self.data_dir / "index"
+
+
+def settings_problem(exc: ValidationError) -> str | None:
+    """A bad ``CHRONORAG_*`` value as the variable and what is wrong with it
+    ("CHRONORAG_QUERY_FOCUS: should be less than or equal to 1"); ``None`` when ``exc`` is
+    not about the settings."""
+    if exc.title != Settings.__name__:
+        return None
+    prefix = Settings.model_config.get("env_prefix", "")
+    problems = [
+        f"{prefix}{'_'.join(str(p) for p in e['loc']).upper()}: "
+        f"{e['msg'][0].lower()}{e['msg'][1:]}"
+        for e in exc.errors(include_url=False)
+    ]
+    return "; ".join(problems)

@@ -158,6 +158,23 @@ def test_an_index_another_process_holds_is_one_line_and_exit_2(
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("CHRONORAG_QUERY_FOCUS", "2", ["CHRONORAG_QUERY_FOCUS", "less than or equal to 1"]),
+        ("CHRONORAG_KEYWORD_BRIDGE", "-1", ["CHRONORAG_KEYWORD_BRIDGE", "greater than"]),
+        ("CHRONORAG_KEYWORD_WEIGHT", "much", ["CHRONORAG_KEYWORD_WEIGHT", "valid number"]),
+    ],
+)
+def test_a_bad_setting_names_its_variable_in_one_line_and_exits_2(
+    env: dict[str, str], variable: str, value: str, words: list[str]
+) -> None:
+    proc = run({**env, variable: value}, "search", "summarize the discussion")
+    assert_clean_failure(proc, 2, "error:", *words)
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "unexpected" not in proc.stderr and "pydantic.dev" not in proc.stderr
+
+
 def test_search_still_works_after_all_of_that(env: dict[str, str], meeting: dict) -> None:
     proc = run(env, "search", "the cards", "--media-id", str(meeting["media_id"]), "--json")
     assert proc.returncode == 0, proc.stderr
