@@ -6,7 +6,9 @@ is", "I'm", "I am" or "call me" (not a word that merely starts a clause, see ``_
 is taken as the speaker's own name ("my name is" weighs more: Whisper hears "Um" as "I'm").
 A name claimed by two speakers is proposed for none; a role goes to whoever claims it
 more often, or first. Roles are the job a speaker gives themself ("I'll be the project
-manager", "as your marketing expert", "Marketing is me").
+manager", "as your marketing expert", "Marketing is me", "I'm the user interface deny" as
+Whisper heard "designer") or that the speaker before them gives them ("You're our marketing
+expert." → whoever speaks next), a job given oneself weighing more.
 """
 
 from __future__ import annotations
@@ -26,22 +28,36 @@ _HEADS = (
 # "project manager", "user interface designer"; not "manager or secretary"
 _ROLE_WORDS = rf"(?:(?!(?:or|and)\b)[\w-]+\s+){{0,2}}?{_HEADS}"
 _UPPER = r"(?-i:[A-Z])"  # a capital even though the pattern ignores case
+# a field that names the job without a head word ("Marketing is me"); Whisper also garbles
+# the head after one ("I'm the user interface deny", "I'm a news user interface")
+_FIELDS = r"(?:marketing|user interface|sales|finance)"
+# a role after an article, or a field with at most one (misheard) word before it
+_ARTICLED = rf"(?:(?P<role>{_ROLE_WORDS})|(?:[\w'-]+\s+)?(?P<field>{_FIELDS}))"
 # the job a speaker gives themself: "I'll be the project manager", "I'm Bart the project
 # manager", "I'm uh, the project manager", "I'm Project Manager" (without an article only
 # when capitalised: "I am not a designer" is no role), "as your marketing expert" (not "as
 # the designer said"), "my role … is to be an industrial designer", "Marketing is me";
-# "marketing" alone only after an article ("I am marketing the idea" is no role either)
+# a field alone only after an article ("I am marketing the idea" is no role either)
 _ROLE = re.compile(
     r"\b(?:I'm|I am|I'll be|I will be|I'd be|I would be|I'm going to be)\s+"
-    rf"(?:(?:{_UPPER}[\w'-]+,?\s+|[\w'-]+,\s+)?(?:the|your|a|an|our)\s+"
-    rf"(?P<role>{_ROLE_WORDS}|marketing)|(?P<bare>(?:{_UPPER}[\w-]+\s+){{1,2}}{_HEADS}))\b"
-    rf"|\bas\s+(?:your|a|an)\s+(?P<as>{_ROLE_WORDS}|marketing)\b"
+    rf"(?:(?:{_UPPER}[\w'-]+,?\s+|[\w'-]+,\s+)?(?:the|your|a|an|our)\s+{_ARTICLED}"
+    rf"|(?P<bare>(?:{_UPPER}[\w-]+\s+){{1,2}}{_HEADS}))\b"
+    rf"|\bas\s+(?:your|a|an)\s+(?P<as>{_ROLE_WORDS}|{_FIELDS})\b"
     r"|\b[Mm]y (?:role|job|position)\b[^.?!]{0,40}?\bis\s+(?:to be\s+)?(?:the|an?)\s+"
-    rf"(?P<mine>{_ROLE_WORDS}|marketing)\b"
-    rf"|(?:^|(?<=[.!?,])\s*|\b(?:the|your|our)\s+)(?P<me>{_ROLE_WORDS}|marketing),?\s+"
+    rf"(?P<mine>{_ROLE_WORDS}|{_FIELDS})\b"
+    rf"|(?:^|(?<=[.!?,])\s*|\b(?:the|your|our)\s+)(?P<me>{_ROLE_WORDS}|{_FIELDS}),?\s+"
     r"(?:is|that's|that is)\s+me\b",
     re.IGNORECASE,
 )
+# the job someone gives the person they turn to: "You're our marketing expert." "And you
+# are user interface." — a claim for the next line another speaker says
+_ADDRESSED = re.compile(
+    r"\byou(?:'re| are|'ll be| will be)\s+(?:going to be\s+|gonna be\s+)?"
+    rf"(?:(?:the|our|my|a|an)\s+{_ARTICLED}|(?P<bare>{_FIELDS}))\b",
+    re.IGNORECASE,
+)
+SELF = 2  # a job given oneself outweighs one given by another ("you're the designer")
+REPLY_WITHIN = 3  # lines after an address in which the addressee's reply is looked for
 _FILLERS = {"the", "your", "a", "an", "our", "so", "and", "well", "okay", "yeah", "then"}
 STRONG = 3  # "my name is X" outweighs "I'm X" (Whisper hears "Um" as "I'm")
 _NOT_NAMES = {
@@ -80,25 +96,43 @@ def propose_names(lines: Iterable[tuple[str | None, str]]) -> dict[str, str]:
     return {sp: name for sp, name in best.items() if claimed[name] == 1}
 
 
+def _roles_in(pattern: re.Pattern[str], text: str) -> list[str]:
+    out = []
+    for m in pattern.finditer(text):
+        words = next(g for g in m.groups() if g).lower().split()
+        while len(words) > 1 and words[0] in _FILLERS:  # "so the manager is me"
+            words = words[1:]
+        out.append(" ".join(words))
+    return out
+
+
 def propose_roles(lines: Iterable[tuple[str | None, str]]) -> dict[str, str]:
     """Speaker id → the role they give themself ("I'll be the project manager", "I'm
-    Chiara, the marketing expert", "Marketing is me").
+    Chiara, the marketing expert", "Marketing is me"), or that the speaker before them
+    gives them ("You're our marketing expert." → the next line another speaker says).
 
-    Each speaker gets one role and each role one speaker: the claims are granted most
-    frequent first, then earliest first (people introduce themselves at the start; a
-    later "I'm the designer" is more likely a quote or a diarization slip), each unless
-    its speaker or its role is already taken."""
+    Each speaker gets one role and each role one speaker: the claims are granted by
+    weight (a job given oneself counts :data:`SELF` times), then earliest first (people
+    introduce themselves at the start; a later "I'm the designer" is more likely a quote
+    or a diarization slip), each unless its speaker or its role is already taken."""
+    lines = list(lines)
     claims: Counter[tuple[str, str]] = Counter()
     first: dict[tuple[str, str], int] = {}
+
+    def claim(speaker: str, role: str, weight: int, i: int) -> None:
+        claims[speaker, role] += weight
+        first.setdefault((speaker, role), i)
+
     for i, (speaker, text) in enumerate(lines):
-        if speaker:
-            for m in _ROLE.finditer(text):
-                words = next(g for g in m.groups() if g).lower().split()
-                while len(words) > 1 and words[0] in _FILLERS:  # "so the manager is me"
-                    words = words[1:]
-                claim = (speaker, " ".join(words))
-                claims[claim] += 1
-                first.setdefault(claim, i)
+        if not speaker:
+            continue
+        for role in _roles_in(_ROLE, text):
+            claim(speaker, role, SELF, i)
+        addressed = _roles_in(_ADDRESSED, text)
+        reply = next((other for other, _ in lines[i + 1 : i + 1 + REPLY_WITHIN]
+                      if other and other != speaker), None)  # fmt: skip
+        for role in addressed if reply else ():
+            claim(reply, role, 1, i)
     roles: dict[str, str] = {}
     for speaker, role in sorted(claims, key=lambda c: (-claims[c], first[c])):
         if speaker not in roles and role not in roles.values():

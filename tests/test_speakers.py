@@ -160,6 +160,31 @@ def test_no_role_from_words_that_only_look_like_one() -> None:
     assert propose_roles(lines) == {"S7": "project manager", "S8": "designer"}
 
 
+def test_a_role_given_by_the_speaker_before_goes_to_who_replies() -> None:
+    # lines Whisper wrote for the AMI meetings: the manager hands the word on by role
+    lines = [("S1", "Let's start with you. Can you introduce yourself? You're our marketing expert."),
+             ("S1", "Go ahead."),
+             ("S3", "Um my name is Dirk. Um I will be a PR project for marketing."),
+             ("S1", "Okay, excellent. And you are user interface."),
+             ("S2", "User interface 9er. I'm going to look at the technical side.")]  # fmt: skip
+    assert propose_roles(lines) == {"S3": "marketing expert", "S2": "user interface"}
+    # nobody else speaks after the address: no one gets the role, least of all the speaker
+    assert propose_roles([("S1", "You're the designer, I think.")]) == {}
+    # a job given oneself outweighs the one another gives
+    lines = [("S1", "You're our marketing expert."), ("S2", "Hello."),
+             ("S3", "I'm the marketing expert, actually.")]  # fmt: skip
+    assert propose_roles(lines) == {"S3": "marketing expert"}
+    # a question about someone's job gives none
+    assert propose_roles([("S1", "Are you the designer?"), ("S2", "No.")]) == {}
+
+
+def test_a_field_is_a_role_even_when_whisper_garbles_its_head() -> None:
+    lines = [("S1", "I'm a Michael. I'm the user interface deny."),
+             ("S2", "Usheri, my name is Magnus, and I'm a news user interface."),
+             ("S3", "I am the sales, and I'm marketing it.")]  # fmt: skip
+    assert propose_roles(lines) == {"S1": "user interface", "S3": "sales"}  # S2: taken
+
+
 def test_a_role_claimed_twice_goes_to_who_claims_it_more_often() -> None:
     lines = [("S2", "I'm the user interface designer."),  # a quote, or a diarization slip
              ("S4", "And I'm the user interface designer for the project."),
