@@ -3,8 +3,12 @@
 Runs the embedded diarizer (``ResemblyzerDiarizer``) on each meeting's audio and scores it
 against the manifest's exact turns (:mod:`evals.speakers`); with the meeting's cached
 Whisper words (``transcript.json``) it also scores the words' speakers
-(:func:`evals.speakers.score_words`: what a transcript shows). Prints one line per
-meeting and the mean per split (DEV is for tuning, TEST for reporting only).
+(:func:`evals.speakers.score_words`: what a transcript shows), and the roles proposed
+from those lines (:func:`ingestion.speaker_names.propose_roles`, what the agent's speaker
+matching reads) against each diarized speaker's majority true role: *named* speakers,
+*right* (the role names the majority's, e.g. "user interface" for User Interface) and
+*wrong*. Prints one line per meeting and the mean per split (DEV is for tuning, TEST for
+reporting only).
 
     python bench/diarization.py MEETINGS_DIR [--split dev|test|all] [--meetings A,B]
         [--threshold X] [--piece-s S] [--speakers-known] [--json]
@@ -20,9 +24,11 @@ from pathlib import Path
 
 from evals.meetings import DEV, TEST
 from evals.speakers import reference_turns, score, score_words
-from ingestion.diarize import DiarizeParams, ResemblyzerDiarizer
+from ingestion.diarize import DiarizeParams, ResemblyzerDiarizer, SpeakerTurn
+from ingestion.speaker_names import propose_roles
 from ingestion.speakers import assign_speakers
-from ingestion.transcribe import Word
+from ingestion.transcribe import Word, join_words
+from ingestion.transcript_store import segment_words
 
 DEV_ALL = (*DEV, "fillets-nl")
 
@@ -33,6 +39,26 @@ def _cached_words(folder: Path) -> list[Word]:
         return []
     data = json.loads(path.read_text())
     return [Word(a, b, t, p) for seg in data["segments"] for a, b, t, p in seg["words"]]
+
+
+def role_counts(ref: list[SpeakerTurn], words: list[Word]) -> dict[str, int]:
+    """Diarized speakers, those given a role, and how many of the roles fit the speaker's
+    majority true role (its first word: "user interface" fits User Interface)."""
+    lines = segment_words(words)  # the stored transcript's lines
+    roles = propose_roles([(g[0].speaker, join_words(g)) for g in lines])
+    time: dict[str, dict[str, float]] = {}
+    for g in lines:
+        for t in ref:
+            overlap = min(g[-1].end, t.end_s) - max(g[0].start, t.start_s)
+            if overlap > 0 and g[0].speaker:
+                by = time.setdefault(g[0].speaker, {})
+                by[t.speaker] = by.get(t.speaker, 0.0) + overlap
+    right = sum(
+        1 for sp, role in roles.items()
+        if sp in time and max(time[sp], key=time[sp].get).split()[0].lower() in role
+    )  # fmt: skip
+    return {"speakers": len(time), "named": len(roles), "right": right,
+            "wrong": len(roles) - right}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,10 +104,15 @@ def main(argv: list[str] | None = None) -> int:
         }
         words = _cached_words(folder)
         if words:
-            row["word_accuracy"] = score_words(ref, assign_speakers(words, hyp)).accuracy
+            spoken = assign_speakers(words, hyp)
+            row["word_accuracy"] = score_words(ref, spoken).accuracy
+            row["roles"] = role_counts(ref, spoken)
         rows.append(row)
         if not args.json:
             words_acc = f"  words {row['word_accuracy']:.3f}" if "word_accuracy" in row else ""
+            if "roles" in row:
+                r = row["roles"]
+                words_acc += f"  roles {r['right']} right, {r['wrong']} wrong of {r['speakers']}"
             print(
                 f"{name:12s} {manifest['split']:5s} accuracy {s.accuracy:.3f}{words_acc}  speakers "
                 f"{s.found_speakers}/{s.true_speakers}  {wall:6.1f}s ({cpu:.1f}s CPU) for "
@@ -100,6 +131,11 @@ def main(argv: list[str] | None = None) -> int:
                 scored = [r["word_accuracy"] for r in part if "word_accuracy" in r]
                 if scored:
                     print(f"{split}: mean word accuracy {sum(scored) / len(scored):.3f}")
+                roles = [r["roles"] for r in part if "roles" in r]
+                if roles:
+                    total = {k: sum(r[k] for r in roles) for k in roles[0]}
+                    print(f"{split}: speakers given a role {total['named']} of "
+                          f"{total['speakers']}, right {total['right']}, wrong {total['wrong']}")
     return 0
 
 

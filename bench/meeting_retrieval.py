@@ -205,7 +205,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--answer-type", action="store_true", help="numbers boost for how-much questions"
     )
+    ap.add_argument(
+        "--english-embedder", type=Path, default=None, metavar="DIR",
+        help="a sentence-transformers folder (e.g. all-mpnet-base-v2): also score it alone "
+        "and fused with e5 for English questions",
+    )
     args = ap.parse_args(argv)
+    second = SecondEmbedder(args.english_embedder, args.root) if args.english_embedder else None
 
     manifests = existing_manifests(args.root)
     by_meeting = questions_by_meeting(args.root, args.split)
@@ -269,12 +275,62 @@ def main(argv: Sequence[str] | None = None) -> int:
                 wants = np.array([bool(QUANTITY.search(q["question"])) for q in questions])
                 for w in (0.01, 0.02, 0.04):
                     variants[f"{name} +num{w:g}"] = sims + w * wants[:, None] * has_number[None, :]
+            if second is not None:
+                variants.update(second.variants(name, units, questions, sims))
             for vname, vsims in variants.items():
                 score_variant(scores[vname], units, questions, vsims)
             computed[name] = (units, sims)
         combos(scores, computed, questions)
+    if second is not None:
+        second.save()
     report(scores)
     return 0
+
+
+class SecondEmbedder:
+    """An English sentence-transformers model beside e5: for English questions its cosine
+    alone, and ``e5 + w·second``; other questions keep e5's scores (it is English only)."""
+
+    def __init__(self, folder: Path, root: Path) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.model = SentenceTransformer(str(folder), device="cpu")
+        self.cache_path = root / f".bench-{folder.name}-cache.npz"
+        self.cache: dict[str, np.ndarray] = {}
+        if self.cache_path.is_file():
+            data = np.load(self.cache_path, allow_pickle=False)
+            self.cache.update(zip(data["texts"].tolist(), data["vectors"], strict=True))
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        todo = sorted({t for t in texts if t not in self.cache})
+        if todo:
+            vecs = self.model.encode(todo, batch_size=32, normalize_embeddings=True)
+            self.cache.update(zip(todo, vecs, strict=True))
+        return np.stack([self.cache[t] for t in texts])
+
+    def save(self) -> None:
+        texts = list(self.cache)
+        if not texts:
+            return
+        tmp = self.cache_path.with_name(self.cache_path.name + ".part.npz")
+        np.savez(tmp, texts=np.array(texts), vectors=np.stack([self.cache[t] for t in texts]))
+        tmp.replace(self.cache_path)
+
+    def variants(
+        self, name: str, units: list[Unit], questions: list[dict], e5: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        english = np.array([q["lang"] == "en" for q in questions])
+        other = self.model.encode([q["question"] for q in questions], normalize_embeddings=True)
+        sims = other @ self.embed([u.text for u in units]).T
+        out = {f"{name} | 2nd": np.where(english[:, None], sims, e5)}
+        for w in (0.5, 1.0):
+            out[f"{name} | e5+{w:g}x2nd"] = np.where(english[:, None], e5 + w * sims, e5)
+
+        def z(m: np.ndarray) -> np.ndarray:
+            return (m - m.mean(axis=1, keepdims=True)) / (m.std(axis=1, keepdims=True) + 1e-9)
+
+        out[f"{name} | z-sum"] = np.where(english[:, None], z(e5) + z(sims), e5)
+        return out
 
 
 def score_variant(

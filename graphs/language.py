@@ -56,6 +56,10 @@ class LanguageInfo:
     role_nouns: tuple[str, ...] = ()
     role_modifiers: tuple[str, ...] = ()
     name_words: tuple[str, ...] = ()  # "name": a role followed by it asks who they are
+    # the English word each role word stands for ("मैनेजर" → manager), so a Hindi question
+    # about "the project manager" finds the speaker proposed as one (graphs.speakers);
+    # non-Latin words match inflected forms too ("நிபுணரின்", the expert's)
+    role_english: tuple[tuple[str, str], ...] = ()
     # a question with a broad word asks about a stretch of talk, not a line ("summarize the
     # discussion about …"); it and the frame words are left out of its search focus
     # (vectorstore.focus). Measured on English questions only (QMSum), so only English has them
@@ -102,6 +106,20 @@ LANGUAGES: tuple[LanguageInfo, ...] = (
                         "डिजाइन", "सेल्स", "टेक्निकल", "टीम", "परियोजना", "उत्पाद", "विपणन",
                         "तकनीकी", "बिक्री", "वाले", "वाली"),
         name_words=("नाम",),
+        role_english=(
+            ("डिज़ाइनर", "designer"), ("डिजाइनर", "designer"), ("मैनेजर", "manager"),
+            ("प्रबंधक", "manager"), ("एक्सपर्ट", "expert"), ("विशेषज्ञ", "expert"),
+            ("इंजीनियर", "engineer"), ("डेवलपर", "developer"), ("लीडर", "leader"),
+            ("डायरेक्टर", "director"), ("निदेशक", "director"), ("अध्यक्ष", "chair"),
+            ("सचिव", "secretary"), ("सदस्य", "member"), ("प्रस्तुतकर्ता", "presenter"),
+            ("प्रोजेक्ट", "project"), ("प्रॉजेक्ट", "project"), ("परियोजना", "project"),
+            ("प्रोडक्ट", "product"), ("प्रॉडक्ट", "product"), ("उत्पाद", "product"),
+            ("मार्केटिंग", "marketing"), ("विपणन", "marketing"), ("इंडस्ट्रियल", "industrial"),
+            ("यूज़र", "user"), ("यूजर", "user"), ("इंटरफ़ेस", "interface"),
+            ("इंटरफेस", "interface"), ("डिज़ाइन", "design"), ("डिजाइन", "design"),
+            ("सेल्स", "sales"), ("बिक्री", "sales"), ("टेक्निकल", "technical"),
+            ("तकनीकी", "technical"), ("टीम", "team"),
+        ),
     ),
     LanguageInfo(
         "ta", "Tamil", "TAMIL",
@@ -117,6 +135,20 @@ LANGUAGES: tuple[LanguageInfo, ...] = (
                         "டெக்னிக்கல்", "டீம்", "திட்ட", "தயாரிப்பு", "சந்தைப்படுத்தல்",
                         "விற்பனை"),
         name_words=("பெயர்", "பெயரென்ன"),
+        role_english=(
+            ("டிசைனர்", "designer"), ("டிஸைனர்", "designer"), ("மேனேஜர்", "manager"),
+            ("மேலாளர்", "manager"), ("நிபுணர்", "expert"), ("எக்ஸ்பர்ட்", "expert"),
+            ("உறுப்பினர்", "member"), ("இன்ஜினியர்", "engineer"), ("பொறியாளர்", "engineer"),
+            ("டெவலப்பர்", "developer"), ("லீடர்", "leader"), ("தலைவர்", "chair"),
+            ("இயக்குநர்", "director"), ("செயலாளர்", "secretary"), ("ப்ராஜெக்ட்", "project"),
+            ("புராஜெக்ட்", "project"), ("திட்ட", "project"), ("ப்ரொடக்ட்", "product"),
+            ("புராடக்ட்", "product"), ("தயாரிப்பு", "product"), ("மார்க்கெட்டிங்", "marketing"),
+            ("மார்கெட்டிங்", "marketing"), ("சந்தைப்படுத்தல்", "marketing"),
+            ("இண்டஸ்ட்ரியல்", "industrial"), ("இன்டஸ்ட்ரியல்", "industrial"), ("யூசர்", "user"),
+            ("யூஸர்", "user"), ("இன்டர்ஃபேஸ்", "interface"), ("இண்டர்ஃபேஸ்", "interface"),
+            ("இன்டர்பேஸ்", "interface"), ("டிசைன்", "design"), ("சேல்ஸ்", "sales"),
+            ("விற்பனை", "sales"), ("டெக்னிக்கல்", "technical"), ("டீம்", "team"),
+        ),
     ),
     LanguageInfo(
         "te", "Telugu", "TELUGU",

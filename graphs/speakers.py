@@ -15,6 +15,7 @@ In a question written in another script (Hindi, Tamil) a Latin word is always me
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Collection, Iterable, Sequence
@@ -41,6 +42,12 @@ _ROLE_STEMS = tuple(
 _ROLE_WORDS = frozenset(
     unicodedata.normalize("NFKC", m) for lang in LANGUAGES for m in lang.role_modifiers
 )
+# a non-Latin role word → the English word it stands for, longest first (prefix matches)
+_ROLE_ENGLISH = tuple(sorted(
+    ((unicodedata.normalize("NFKC", w).rstrip("\u094d\u0bcd"), en)
+     for lang in LANGUAGES for w, en in lang.role_english),
+    key=lambda pair: -len(pair[0]),
+))  # fmt: skip
 _NAME_WORDS = frozenset(
     unicodedata.normalize("NFKC", w) for lang in LANGUAGES for w in lang.name_words
 )
@@ -145,6 +152,8 @@ def match_speaker(question: str, speakers: Iterable[KnownSpeaker]) -> SpeakerMat
     question = _normal(question)
     tokens = _tokens(question)
     latin = _latin(question)
+    if not latin:
+        tokens = _roles_in_english(tokens)
     by_label: dict[str, set[int]] = {}
     for sp in speakers:
         by_label.setdefault(sp.label, set()).update(_covered(tokens, sp, latin))
@@ -171,6 +180,25 @@ def without_mention(question: str, match: SpeakerMatch) -> str:
     text = _normal(question).replace(match.mention, " ", 1)
     text = re.sub(r"(?<=\s)'s\b", " ", text)  # "Chiara's view" → "view"
     return " ".join(text.split())
+
+
+def _roles_in_english(tokens: list[_Token]) -> list[_Token]:
+    """``tokens`` with each role a non-Latin question names in English words ("प्रोजेक्ट
+    मैनेजर" → project manager), so it matches the English roles proposed for speakers.
+    Only words of a role (a head and the modifiers before it) change: a lone
+    "திட்டத்தின்" (the project's) names no project manager."""
+    out = list(tokens)
+    for i, token in enumerate(tokens):
+        if token.norm.isascii() or not _role_head(token):
+            continue
+        first = i
+        while first > 0 and i - first < _ROLE_MODIFIERS and _role_modifier(tokens[first - 1], ()):
+            first -= 1
+        for j in range(first, i + 1):
+            english = next((en for w, en in _ROLE_ENGLISH if tokens[j].norm.startswith(w)), None)
+            if english is not None:
+                out[j] = dataclasses.replace(tokens[j], norm=english)
+    return out
 
 
 def _role_head(token: _Token) -> bool:

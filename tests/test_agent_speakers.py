@@ -53,6 +53,20 @@ def test_a_hindi_or_tamil_question_with_the_english_name() -> None:
     assert match_speaker("விலை பற்றி Marco என்ன சொன்னார்?", MEETING).label == "Marco"
 
 
+def test_a_role_in_a_hindi_or_tamil_question_names_the_speaker_proposed_for_it() -> None:
+    # the questions of the long-meeting set (evals/meetings_questions.jsonl)
+    said = match_speaker("इंडस्ट्रियल डिज़ाइनर ने व्हाइटबोर्ड पर कौन सा जानवर बनाया?", MEETING)
+    assert (said.label, said.mention) == ("S3", "इंडस्ट्रियल डिज़ाइनर")
+    assert match_speaker("मार्केटिंग विशेषज्ञ की बिल्ली का नाम क्या है?", MEETING).label == "Chiara"
+    # Tamil inflects the head: நிபுணரின் (the expert's), மேனேஜரின் (the manager's)
+    said = match_speaker("மார்க்கெட்டிங் நிபுணரின் பூனையின் பெயர் என்ன?", MEETING)
+    assert (said.label, said.mention) == ("Chiara", "மார்க்கெட்டிங் நிபுணரின்")
+    assert match_speaker("ப்ராஜெக்ட் மேனேஜரின் வீட்டு ரிமோட் எது?", MEETING).label == "Marco"
+    # a role word outside a role names no one: "the project's profit goal"
+    assert match_speaker("இந்தத் திட்டத்தின் லாப இலக்கு எவ்வளவு?", MEETING).label is None
+    assert match_speaker("इस प्रोजेक्ट का मुनाफ़े का लक्ष्य कितना है?", MEETING).label is None
+
+
 def test_the_search_reads_a_question_without_the_roles_it_names() -> None:
     # the answering line is the person speaking; it rarely says their role, while
     # self-introductions do ("I'm Bart, the industrial designer")

@@ -162,7 +162,7 @@ def test_no_role_from_words_that_only_look_like_one() -> None:
 
 def test_a_role_given_by_the_speaker_before_goes_to_who_replies() -> None:
     # lines Whisper wrote for the AMI meetings: the manager hands the word on by role
-    lines = [("S1", "Let's start with you. Can you introduce yourself? You're our marketing expert."),
+    lines = [("S1", "Let's start with you. You're our marketing expert."),
              ("S1", "Go ahead."),
              ("S3", "Um my name is Dirk. Um I will be a PR project for marketing."),
              ("S1", "Okay, excellent. And you are user interface."),
