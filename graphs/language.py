@@ -109,7 +109,7 @@ LANGUAGES: tuple[LanguageInfo, ...] = (
         role_english=(
             ("डिज़ाइनर", "designer"), ("डिजाइनर", "designer"), ("मैनेजर", "manager"),
             ("प्रबंधक", "manager"), ("एक्सपर्ट", "expert"), ("विशेषज्ञ", "expert"),
-            ("इंजीनियर", "engineer"), ("डेवलपर", "developer"), ("लीडर", "leader"),
+            ("इंजीनियर", "engineer"), ("डेवलपर", "developer"), ("लीडर", "lead"),
             ("डायरेक्टर", "director"), ("निदेशक", "director"), ("अध्यक्ष", "chair"),
             ("सचिव", "secretary"), ("सदस्य", "member"), ("प्रस्तुतकर्ता", "presenter"),
             ("प्रोजेक्ट", "project"), ("प्रॉजेक्ट", "project"), ("परियोजना", "project"),
@@ -139,7 +139,7 @@ LANGUAGES: tuple[LanguageInfo, ...] = (
             ("டிசைனர்", "designer"), ("டிஸைனர்", "designer"), ("மேனேஜர்", "manager"),
             ("மேலாளர்", "manager"), ("நிபுணர்", "expert"), ("எக்ஸ்பர்ட்", "expert"),
             ("உறுப்பினர்", "member"), ("இன்ஜினியர்", "engineer"), ("பொறியாளர்", "engineer"),
-            ("டெவலப்பர்", "developer"), ("லீடர்", "leader"), ("தலைவர்", "chair"),
+            ("டெவலப்பர்", "developer"), ("லீடர்", "lead"), ("தலைவர்", "chair"),
             ("இயக்குநர்", "director"), ("செயலாளர்", "secretary"), ("ப்ராஜெக்ட்", "project"),
             ("புராஜெக்ட்", "project"), ("திட்ட", "project"), ("ப்ரொடக்ட்", "product"),
             ("புராடக்ட்", "product"), ("தயாரிப்பு", "product"), ("மார்க்கெட்டிங்", "marketing"),

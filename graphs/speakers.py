@@ -274,4 +274,6 @@ def named_in(text: str, speakers: Iterable[KnownSpeaker]) -> set[str]:
     text = _normal(text)
     tokens = _tokens(text)
     latin = _latin(text)
+    if not latin:
+        tokens = _roles_in_english(tokens)
     return {sp.label for sp in speakers if _covered(tokens, sp, latin)}

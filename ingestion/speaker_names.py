@@ -30,7 +30,7 @@ _ROLE_WORDS = rf"(?:(?!(?:or|and)\b)[\w-]+\s+){{0,2}}?{_HEADS}"
 _UPPER = r"(?-i:[A-Z])"  # a capital even though the pattern ignores case
 # a field that names the job without a head word ("Marketing is me"); Whisper also garbles
 # the head after one ("I'm the user interface deny", "I'm a news user interface")
-_FIELDS = r"(?:marketing|user interface|sales|finance)"
+_FIELDS = r"(?:marketing|user interface|sales)"
 # a role after an article, or a field with at most one (misheard) word before it
 _ARTICLED = rf"(?:(?P<role>{_ROLE_WORDS})|(?:[\w'-]+\s+)?(?P<field>{_FIELDS}))"
 # the job a speaker gives themself: "I'll be the project manager", "I'm Bart the project
@@ -50,10 +50,13 @@ _ROLE = re.compile(
     re.IGNORECASE,
 )
 # the job someone gives the person they turn to: "You're our marketing expert." "And you
-# are user interface." — a claim for the next line another speaker says
+# are user interface." — a claim for the next other speaker within REPLY_WITHIN lines. A
+# head needs a word before it ("you're the expert here" gives no one a job) and a bare
+# field ends its clause ("you are marketing it to kids" is no role)
 _ADDRESSED = re.compile(
     r"\byou(?:'re| are|'ll be| will be)\s+(?:going to be\s+|gonna be\s+)?"
-    rf"(?:(?:the|our|my|a|an)\s+{_ARTICLED}|(?P<bare>{_FIELDS}))\b",
+    rf"(?:(?:the|our|my|a|an)\s+(?:(?P<role>(?:(?!(?:or|and)\b)[\w-]+\s+){{1,2}}?{_HEADS})"
+    rf"|(?:[\w'-]+\s+)?(?P<field>{_FIELDS}))|(?P<bare>{_FIELDS})(?=\s*(?:[.,!?]|$)))\b",
     re.IGNORECASE,
 )
 SELF = 2  # a job given oneself outweighs one given by another ("you're the designer")
@@ -108,8 +111,9 @@ def _roles_in(pattern: re.Pattern[str], text: str) -> list[str]:
 
 def propose_roles(lines: Iterable[tuple[str | None, str]]) -> dict[str, str]:
     """Speaker id → the role they give themself ("I'll be the project manager", "I'm
-    Chiara, the marketing expert", "Marketing is me"), or that the speaker before them
-    gives them ("You're our marketing expert." → the next line another speaker says).
+    Chiara, the marketing expert", "Marketing is me"), or that another speaker gives them
+    ("You're our marketing expert." → the next other speaker within
+    :data:`REPLY_WITHIN` lines, who is usually the one addressed).
 
     Each speaker gets one role and each role one speaker: the claims are granted by
     weight (a job given oneself counts :data:`SELF` times), then earliest first (people

@@ -65,6 +65,8 @@ def test_a_role_in_a_hindi_or_tamil_question_names_the_speaker_proposed_for_it()
     # a role word outside a role names no one: "the project's profit goal"
     assert match_speaker("இந்தத் திட்டத்தின் லாப இலக்கு எவ்வளவு?", MEETING).label is None
     assert match_speaker("इस प्रोजेक्ट का मुनाफ़े का लक्ष्य कितना है?", MEETING).label is None
+    # an answer in Hindi that names a role names that speaker too
+    assert named_in("मार्केटिंग विशेषज्ञ 25 यूरो चाहती हैं।", MEETING) == {"Chiara"}
 
 
 def test_the_search_reads_a_question_without_the_roles_it_names() -> None:

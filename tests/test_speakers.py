@@ -174,8 +174,15 @@ def test_a_role_given_by_the_speaker_before_goes_to_who_replies() -> None:
     lines = [("S1", "You're our marketing expert."), ("S2", "Hello."),
              ("S3", "I'm the marketing expert, actually.")]  # fmt: skip
     assert propose_roles(lines) == {"S3": "marketing expert"}
-    # a question about someone's job gives none
-    assert propose_roles([("S1", "Are you the designer?"), ("S2", "No.")]) == {}
+    # a question about someone's job gives none, nor does a verb, a hedge or a lone head
+    for said in ("Are you the designer?", "You are marketing it to kids.",
+                 "You are sales oriented.", "Or maybe you are my coordinator, am I right?",
+                 "You're the expert here."):  # fmt: skip
+        assert propose_roles([("S1", said), ("S2", "No.")]) == {}, said
+    # the reply is looked for in the next three lines only
+    far = [("S1", "You're our marketing expert."), ("S1", "So."), ("S1", "Well."),
+           ("S1", "Go on."), ("S2", "Hello.")]  # fmt: skip
+    assert propose_roles(far) == {}
 
 
 def test_a_field_is_a_role_even_when_whisper_garbles_its_head() -> None:
