@@ -97,7 +97,8 @@ def speakers(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """A media item's speakers (with proposed names); ``--rename S2=Chiara`` names one."""
+    """A media item's speakers (with proposed names and roles); ``--rename S2=Chiara``
+    names one."""
     renames = _parse_renames(rename or [])
     with _container() as c:
         _ready(c, media_id)
@@ -119,12 +120,13 @@ def speakers(
     if not rows:
         err.print("no speakers (diarization was off, or nothing was said)")
         return
-    table = Table("speaker", "name", "proposed", "speech", "segments")
+    table = Table("speaker", "name", "proposed", "role", "speech", "segments")
     for r in rows:
         table.add_row(
             str(r["speaker"]),
             str(r["name"] or ""),
             str(r["proposed_name"] or ""),
+            str(r["proposed_role"] or ""),
             format_time(float(r["speech_s"])),  # type: ignore[arg-type]
             str(r["segments"]),
         )

@@ -55,7 +55,7 @@ def role_counts(ref: list[SpeakerTurn], words: list[Word]) -> dict[str, int]:
                 by[t.speaker] = by.get(t.speaker, 0.0) + overlap
     right = sum(
         1 for sp, role in roles.items()
-        if sp in time and max(time[sp], key=time[sp].get).split()[0].lower() in role
+        if sp in time and max(time[sp], key=time[sp].get).split()[0].lower() in role.split()
     )  # fmt: skip
     return {"speakers": len(time), "named": len(roles), "right": right,
             "wrong": len(roles) - right}  # fmt: skip

@@ -153,7 +153,7 @@ def match_speaker(question: str, speakers: Iterable[KnownSpeaker]) -> SpeakerMat
     tokens = _tokens(question)
     latin = _latin(question)
     if not latin:
-        tokens = _roles_in_english(tokens)
+        tokens = _roles_in_english(question, tokens)
     by_label: dict[str, set[int]] = {}
     for sp in speakers:
         by_label.setdefault(sp.label, set()).update(_covered(tokens, sp, latin))
@@ -182,19 +182,35 @@ def without_mention(question: str, match: SpeakerMatch) -> str:
     return " ".join(text.split())
 
 
-def _roles_in_english(tokens: list[_Token]) -> list[_Token]:
-    """``tokens`` with each role a non-Latin question names in English words ("प्रोजेक्ट
-    मैनेजर" → project manager), so it matches the English roles proposed for speakers.
-    Only words of a role (a head and the modifiers before it) change: a lone
+def _joined(text: str, tokens: list[_Token], a: int) -> bool:
+    """Only spaces between tokens ``a`` and ``a + 1`` of ``text``."""
+    return not text[tokens[a].end : tokens[a + 1].start].strip()
+
+
+def _role_start(text: str, tokens: list[_Token], head: int, stop_words: Collection[str]) -> int:
+    """The first token of the role whose head is ``tokens[head]``: up to
+    :data:`_ROLE_MODIFIERS` modifiers before it, with nothing but spaces between."""
+    first = head
+    while (
+        first > 0
+        and head - first < _ROLE_MODIFIERS
+        and _joined(text, tokens, first - 1)
+        and _role_modifier(tokens[first - 1], stop_words)
+    ):
+        first -= 1
+    return first
+
+
+def _roles_in_english(text: str, tokens: list[_Token]) -> list[_Token]:
+    """``tokens`` of ``text`` with each role a non-Latin text names in English words
+    ("प्रोजेक्ट मैनेजर" → project manager), so it matches the English roles proposed for
+    speakers. Only words of a role (a head and the modifiers before it) change: a lone
     "திட்டத்தின்" (the project's) names no project manager."""
     out = list(tokens)
     for i, token in enumerate(tokens):
         if token.norm.isascii() or not _role_head(token):
             continue
-        first = i
-        while first > 0 and i - first < _ROLE_MODIFIERS and _role_modifier(tokens[first - 1], ()):
-            first -= 1
-        for j in range(first, i + 1):
+        for j in range(_role_start(text, tokens, i, ()), i + 1):
             english = next((en for w, en in _ROLE_ENGLISH if tokens[j].norm.startswith(w)), None)
             if english is not None:
                 out[j] = dataclasses.replace(tokens[j], norm=english)
@@ -232,7 +248,7 @@ def without_roles(question: str, stop_words: Collection[str]) -> str:
     tokens = _tokens(text)
 
     def joined(a: int, b: int) -> bool:  # only spaces between tokens a and b = a + 1
-        return not text[tokens[a].end : tokens[b].start].strip()
+        return _joined(text, tokens, a)
 
     cuts: list[tuple[int, int]] = []
     for i, tok in enumerate(tokens):
@@ -242,14 +258,7 @@ def without_roles(question: str, stop_words: Collection[str]) -> str:
         if after[:1] and (after[0] in _NAME_WORDS or after[1:] and after[1] in _NAME_WORDS
                           and len(after[0]) <= 2):  # fmt: skip
             continue  # "the designer's name": their self-introduction is the answer
-        first = i
-        while (
-            first > 0
-            and i - first < _ROLE_MODIFIERS
-            and joined(first - 1, first)
-            and _role_modifier(tokens[first - 1], stop_words)
-        ):
-            first -= 1
+        first = _role_start(text, tokens, i, stop_words)
         if first > 0 and tokens[first - 1].norm in _DETERMINERS and joined(first - 1, first):
             first -= 1
         elif tok.norm.isascii():
@@ -275,5 +284,5 @@ def named_in(text: str, speakers: Iterable[KnownSpeaker]) -> set[str]:
     tokens = _tokens(text)
     latin = _latin(text)
     if not latin:
-        tokens = _roles_in_english(tokens)
+        tokens = _roles_in_english(text, tokens)
     return {sp.label for sp in speakers if _covered(tokens, sp, latin)}

@@ -7,8 +7,8 @@ is taken as the speaker's own name ("my name is" weighs more: Whisper hears "Um"
 A name claimed by two speakers is proposed for none; a role goes to whoever claims it
 more often, or first. Roles are the job a speaker gives themself ("I'll be the project
 manager", "as your marketing expert", "Marketing is me", "I'm the user interface deny" as
-Whisper heard "designer") or that the speaker before them gives them ("You're our marketing
-expert." → whoever speaks next), a job given oneself weighing more.
+Whisper heard "designer") or that another speaker gives them ("You're our marketing
+expert." → the next other speaker), a job given oneself weighing more.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ _HEADS = (
 )
 # "project manager", "user interface designer"; not "manager or secretary"
 _ROLE_WORDS = rf"(?:(?!(?:or|and)\b)[\w-]+\s+){{0,2}}?{_HEADS}"
+_MODIFIED_ROLE = rf"(?:(?!(?:or|and)\b)[\w-]+\s+){{1,2}}?{_HEADS}"  # a word before the head
 _UPPER = r"(?-i:[A-Z])"  # a capital even though the pattern ignores case
 # a field that names the job without a head word ("Marketing is me"); Whisper also garbles
 # the head after one ("I'm the user interface deny", "I'm a news user interface")
@@ -55,7 +56,7 @@ _ROLE = re.compile(
 # field ends its clause ("you are marketing it to kids" is no role)
 _ADDRESSED = re.compile(
     r"\byou(?:'re| are|'ll be| will be)\s+(?:going to be\s+|gonna be\s+)?"
-    rf"(?:(?:the|our|my|a|an)\s+(?:(?P<role>(?:(?!(?:or|and)\b)[\w-]+\s+){{1,2}}?{_HEADS})"
+    rf"(?:(?:the|our|my|a|an)\s+(?:(?P<role>{_MODIFIED_ROLE})"
     rf"|(?:[\w'-]+\s+)?(?P<field>{_FIELDS}))|(?P<bare>{_FIELDS})(?=\s*(?:[.,!?]|$)))\b",
     re.IGNORECASE,
 )
@@ -134,7 +135,7 @@ def propose_roles(lines: Iterable[tuple[str | None, str]]) -> dict[str, str]:
             claim(speaker, role, SELF, i)
         addressed = _roles_in(_ADDRESSED, text)
         reply = next((other for other, _ in lines[i + 1 : i + 1 + REPLY_WITHIN]
-                      if other and other != speaker), None)  # fmt: skip
+                      if other and other != speaker), None) if addressed else None  # fmt: skip
         for role in addressed if reply else ():
             claim(reply, role, 1, i)
     roles: dict[str, str] = {}

@@ -74,6 +74,10 @@ def test_rename_then_search_by_speaker(env, ingested, dialogue) -> None:
     media_id = ingested["media_id"]
     listed = json.loads(run(env, "media", "speakers", media_id, "--json").stdout)
     assert [s["speaker"] for s in listed["speakers"]] == ["S1", "S2"]
+    # the table shows what the agent matches a question against: proposed names and roles
+    table = run(env, "media", "speakers", media_id).stdout
+    assert all(col in table for col in ("speaker", "proposed", "role", "speech"))
+    assert all(s["speaker"] in table for s in listed["speakers"])
     # who reads the novel? S1 opens the file (the reader goes first)
     renamed = json.loads(
         run(env, "media", "speakers", media_id, "--rename", "S2=Caller", "--rename",
