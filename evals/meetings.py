@@ -13,7 +13,8 @@ English, Hindi and Tamil) and QMSum's own specific queries (broad spans). Both b
 
 Split: DEV meetings are for tuning, TEST meetings for reporting (never tune on them).
 
-    python -m evals.meetings OUT_DIR [--split dev|test|all] [--no-transcribe]
+    python -m evals.meetings OUT_DIR [--split dev|test|all] [--voices espeak|clear]
+        [--no-transcribe]
 """
 
 from __future__ import annotations
@@ -28,18 +29,30 @@ from pathlib import Path
 from typing import Any
 
 from evals.dataset import read_jsonl
-from evals.meeting_speech import PIPER, encode_m4a, speak_turns
+from evals.meeting_speech import FESTIVAL, PIPER, encode_m4a, speak_turns
 
 SOURCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "qmsum-ami"
 QUESTIONS = Path(__file__).with_name("meetings_questions.jsonl")
 DEV = ("ES2008a", "IS1001a", "TS3003a", "ES2013a")
 TEST = ("ES2010a", "IS1004a", "IS1008a", "IS1008c", "TS3012a")
-VOICES = {
-    "Project Manager": PIPER,
-    "Marketing": "en-gb+f2",
-    "Industrial Designer": "en-us+m4",
-    "User Interface": "en-gb-scotland+f4",
+VOICE_SETS = {
+    # the dataset README's recipe: one Piper voice, three eSpeak NG variants
+    "espeak": {
+        "Project Manager": PIPER,
+        "Marketing": "en-gb+f2",
+        "Industrial Designer": "en-us+m4",
+        "User Interface": "en-gb-scotland+f4",
+    },
+    # clearer voices, closer to people: Whisper mishears eSpeak's formant voices ("panzer",
+    # "Okina" for panther, Nokia) and GE2E puts en-gb+f2 and en-us+m4 0.93 apart
+    "clear": {
+        "Project Manager": PIPER,
+        "Marketing": FESTIVAL + "cmu_us_slt_arctic_hts",
+        "Industrial Designer": PIPER + "@0.82",
+        "User Interface": FESTIVAL + "ked_diphone",
+    },
 }
+VOICES = VOICE_SETS["espeak"]
 BUILD_VERSION = "1"  # bump when the audio recipe changes
 
 _MARKER = re.compile(r"\{[^{}]*\}")
@@ -83,9 +96,9 @@ def span_windows(
     return windows
 
 
-def build_key(source: bytes) -> str:
+def build_key(source: bytes, voices: dict[str, str] = VOICES) -> str:
     digest = hashlib.sha256(source)
-    digest.update(json.dumps([VOICES, BUILD_VERSION], sort_keys=True).encode())
+    digest.update(json.dumps([voices, BUILD_VERSION], sort_keys=True).encode())
     return digest.hexdigest()[:16]
 
 
@@ -97,11 +110,12 @@ def _cached(manifest: Path, key: str) -> bool:
 
 
 def build_meeting(meeting: str, out_dir: Path, *, source_dir: Path = SOURCE_DIR,
-                  workers: int = 2, turn_limit: int | None = None) -> Path:
-    """Speak one meeting (its first ``turn_limit`` turns if given) and write its manifest;
-    returns the manifest path. Cached by the source's content hash."""
+                  workers: int = 2, turn_limit: int | None = None,
+                  voices: dict[str, str] = VOICES) -> Path:
+    """Speak one meeting (its first ``turn_limit`` turns if given) with ``voices`` (speaker ->
+    voice) and write its manifest; returns the manifest path. Cached by content hash."""
     source = (source_dir / f"{meeting}.json").read_bytes()
-    key = build_key(source + str(turn_limit).encode())
+    key = build_key(source + str(turn_limit).encode(), voices)
     folder = out_dir / meeting
     manifest = folder / "manifest.json"
     if _cached(manifest, key):
@@ -112,7 +126,7 @@ def build_meeting(meeting: str, out_dir: Path, *, source_dir: Path = SOURCE_DIR,
     kept = [(i, t["speaker"], clean_text(t["content"])) for i, t in enumerate(raw)]
     kept = [k for k in kept if k[2]]
     wav = folder / f".{meeting}.wav"
-    spans = speak_turns([(VOICES[s], text) for _, s, text in kept], wav,
+    spans = speak_turns([(voices[s], text) for _, s, text in kept], wav,
                         seed=meeting, workers=workers)
     audio = encode_m4a(wav, folder / f"{meeting}.m4a")
     wav.unlink(missing_ok=True)
@@ -128,7 +142,7 @@ def build_meeting(meeting: str, out_dir: Path, *, source_dir: Path = SOURCE_DIR,
         "build_key": key,
         "duration_s": round(spans[-1].end_s + 0.5, 3),
         "speech_language": "en",
-        "voices": VOICES,
+        "voices": voices,
         "turns": turns,
         "topics": [
             {"topic": t["topic"], "spans": t["relevant_text_span"],
@@ -240,6 +254,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="skip the cached Whisper transcripts")
     parser.add_argument("--workers", type=int, default=2, help="TTS processes")
     parser.add_argument("--source", type=Path, default=SOURCE_DIR, help="QMSum AMI folder")
+    parser.add_argument("--voices", choices=sorted(VOICE_SETS), default="espeak",
+                        help="espeak: the dataset README's recipe; clear: Piper (two pitches) "
+                             "and Festival voices, which Whisper hears better")
     args = parser.parse_args(argv)
     out_dir: Path = args.out_dir.resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -249,7 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     container = None
     for meetings in order:
         split = "dev" if meetings is DEV else "test"
-        built = [build_meeting(m, out_dir, source_dir=args.source, workers=args.workers)
+        built = [build_meeting(m, out_dir, source_dir=args.source, workers=args.workers,
+                               voices=VOICE_SETS[args.voices])
                  for m in meetings]
         if split == FILLETS_SPLIT:
             built.append(build_fillets(out_dir))

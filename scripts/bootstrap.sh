@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(ffmpeg espeak-ng pocketsphinx-testdata chromium fonts-noto-core docker-compose
   fillets-ng-data fillets-ng-data-nl  # real two-speaker Dutch dialogue (+ its English script) for the meeting eval
+  festival festvox-us-slt-hts festvox-kdlpc16k  # the meeting eval's "clear" voices
   postgresql)  # a real server for the scale-out tests (started per test session, not as a service)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

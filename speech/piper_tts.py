@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime
-from piper import PiperVoice
+from piper import PiperVoice, SynthesisConfig
 from piper.config import PiperConfig
 
 from speech.audio import Audio
@@ -25,7 +25,9 @@ class PiperTTS:
 
     name = "piper"
 
-    def __init__(self, model_path: Path, config_path: Path | None = None, *, threads: int = 2):
+    def __init__(self, model_path: Path, config_path: Path | None = None, *, threads: int = 2,
+                 length_scale: float | None = None):
+        """``length_scale`` > 1 speaks slower, < 1 faster (None: the voice's own pace)."""
         model_path = Path(model_path)
         config_path = (
             Path(config_path) if config_path else model_path.with_name(model_path.name + ".json")
@@ -44,6 +46,7 @@ class PiperTTS:
         )
         self._voice = PiperVoice(session=session, config=PiperConfig.from_dict(config))
         self.sample_rate = self._voice.config.sample_rate
+        self._syn_config = SynthesisConfig(length_scale=length_scale) if length_scale else None
         self._lock = threading.Lock()  # one ONNX session; keep calls serial
 
     def languages(self) -> set[str]:
@@ -56,7 +59,7 @@ class PiperTTS:
         if not self.supports(language):
             raise UnsupportedLanguageError(language, [self.language])
         with self._lock:
-            chunks = [c.audio_int16_array for c in self._voice.synthesize(text)]
+            chunks = [c.audio_int16_array for c in self._voice.synthesize(text, self._syn_config)]
         if not chunks:
             raise TTSError(f"Piper produced no audio for {text[:60]!r}")
         return Audio(np.concatenate(chunks).astype(np.int16), self.sample_rate)

@@ -1,6 +1,7 @@
 """The long-meeting set builder: AMI text cleaning, turn ranges to windows, the checked-in
-pointed questions against the real transcripts, dataset lines, and (slow) a real spoken
-build of the first turns of one meeting with Piper + eSpeak NG and ffmpeg."""
+pointed questions against the real transcripts, dataset lines, (slow) a real spoken
+build of the first turns of one meeting with Piper + eSpeak NG and ffmpeg, and the
+``clear`` voices (Piper at two pitches, Festival) heard by whisper-base and told apart."""
 
 from __future__ import annotations
 
@@ -140,3 +141,86 @@ def test_build_speaks_the_first_turns_with_exact_times(tmp_path):
     gaps = [b[0] - a[1] for a, b in zip(spans, spans[1:], strict=False)]
     assert all(0.3 - 1e-3 <= g <= 0.8 + 1e-3 for g in gaps)
     assert more["duration_s"] == pytest.approx(spans[-1][1] + 0.5, abs=1e-3)
+
+
+CLEAR_LINES = {  # speaker -> (line, words Whisper must hear)
+    "Project Manager": ("Our remote control will sell for twenty five euros.", {"remote", "sell"}),
+    "Marketing": ("I like the panther, and it has a battery status display.",
+                  {"panther", "battery"}),
+    "Industrial Designer": ("My favourite animal is the dolphin because it is clever.",
+                            {"dolphin", "clever"}),
+    "User Interface": ("The buttons should glow in the dark.", {"buttons", "dark"}),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("text2wave") is None, reason="Debian festival is needed")
+def test_clear_voices_are_heard_and_told_apart(tmp_path, pytestconfig):
+    """The ``clear`` recipe: Whisper hears every voice's words, the pitched Piper voice is
+    deeper than Piper's own, and the speaker encoder tells all four voices apart."""
+    import numpy as np
+    from resemblyzer import VoiceEncoder, preprocess_wav
+
+    from app.assets import whisper_model_dir
+    from evals.meeting_speech import speak_turns
+    from evals.meetings import VOICE_SETS
+    from ingestion.transcribe import FasterWhisperTranscriber
+    from speech.audio import read_wav
+    from tests.media import cache_dir
+
+    voices = VOICE_SETS["clear"]
+    assert set(voices) == set(VOICE_SETS["espeak"])
+    assert len(set(voices.values())) == 4
+    wav = tmp_path / "clear.wav"
+    names = list(voices)
+    spans = speak_turns([(voices[n], CLEAR_LINES[n][0]) for n in names], wav, seed="clear")
+    audio = read_wav(wav)
+    pieces = [audio.samples[round(s.start_s * audio.sample_rate):
+                            round(s.end_s * audio.sample_rate)] for s in spans]
+
+    whisper = FasterWhisperTranscriber(  # the product's default model
+        whisper_model_dir("whisper-base", cache_dir(pytestconfig, "models")),
+        name="whisper-base", threads=2)
+    heard = whisper.transcribe(wav).words
+    for name, span in zip(names, spans, strict=True):
+        words = {w.text.lower().strip(" .,!?") for w in heard
+                 if span.start_s - 0.3 <= w.start < span.end_s}
+        assert CLEAR_LINES[name][1] <= words, (name, words)
+
+    def pitch_hz(pcm: np.ndarray) -> float:
+        x = pcm.astype(np.float64)
+        x -= x.mean()
+        frame = audio.sample_rate // 20
+        lags = range(audio.sample_rate // 400, audio.sample_rate // 60)  # 60–400 Hz
+        best = []
+        for start in range(0, len(x) - frame - lags[-1], frame):
+            seg = x[start:start + frame]
+            if np.sqrt((seg ** 2).mean()) < 500:
+                continue
+            corr = [float(seg @ x[start + lag:start + lag + frame]) for lag in lags]
+            best.append(audio.sample_rate / lags[int(np.argmax(corr))])
+        return float(np.median(best))
+
+    joe = pitch_hz(pieces[names.index("Project Manager")])
+    deep = pitch_hz(pieces[names.index("Industrial Designer")])
+    assert deep < 0.92 * joe, (joe, deep)
+
+    encoder = VoiceEncoder("cpu", verbose=False)
+    vectors = [encoder.embed_utterance(preprocess_wav(p.astype(np.float32) / 32768,
+                                                      source_sr=audio.sample_rate))
+               for p in pieces]
+    closest = max(float(a @ b) for i, a in enumerate(vectors) for b in vectors[i + 1:])
+    assert closest < 0.85, closest
+
+
+def test_pitched_piper_keeps_the_tempo():
+    """``piper:joe@0.82`` speaks at Piper's own pace, only lower: a slower synthesis played
+    back faster (``PiperTTS(length_scale=…)``), not a slowed-down recording."""
+    from evals.meeting_speech import synthesize_turn
+
+    line = "The buttons should glow in the dark, like the old remote did."
+    own_pcm, own_rate = synthesize_turn(("piper:joe", line))
+    low_pcm, low_rate = synthesize_turn(("piper:joe@0.82", line))
+    own_s, low_s = len(own_pcm) / 2 / own_rate, len(low_pcm) / 2 / low_rate
+    assert low_rate == round(own_rate * 0.82)
+    assert low_s == pytest.approx(own_s, rel=0.12)
