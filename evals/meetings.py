@@ -29,7 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from evals.dataset import read_jsonl
-from evals.meeting_speech import FESTIVAL, PIPER, encode_m4a, speak_turns
+from evals.meeting_speech import (
+    FESTIVAL,
+    PIPER,
+    encode_m4a,
+    missing_festival_voices,
+    speak_turns,
+)
 
 SOURCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "qmsum-ami"
 QUESTIONS = Path(__file__).with_name("meetings_questions.jsonl")
@@ -44,16 +50,19 @@ VOICE_SETS = {
         "User Interface": "en-gb-scotland+f4",
     },
     # clearer voices, closer to people: Whisper mishears eSpeak's formant voices ("panzer",
-    # "Okina" for panther, Nokia) and GE2E puts en-gb+f2 and en-us+m4 0.93 apart
+    # "Okina" for panther, Nokia) and GE2E gives en-gb+f2 and en-us+m4 a similarity of 0.93
     "clear": {
         "Project Manager": PIPER,
         "Marketing": FESTIVAL + "cmu_us_slt_arctic_hts",
-        "Industrial Designer": PIPER + "@0.82",
+        "Industrial Designer": PIPER + "@0.82,0.74",
         "User Interface": FESTIVAL + "ked_diphone",
     },
 }
 VOICES = VOICE_SETS["espeak"]
-BUILD_VERSION = "1"  # bump when the audio recipe changes
+# bump a set's version when its audio recipe changes (espeak's key must not move: built sets
+# and published figures rest on it); clear 2: one sample rate, the pitched voice at its tempo
+RECIPE_VERSIONS = {"espeak": "1", "clear": "2"}
+SPEECH_RATE = 22_050  # Piper's and eSpeak's own rate: every turn is written at it
 
 _MARKER = re.compile(r"\{[^{}]*\}")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.?!;:])")
@@ -96,9 +105,11 @@ def span_windows(
     return windows
 
 
-def build_key(source: bytes, voices: dict[str, str] = VOICES) -> str:
+def build_key(source: bytes, voice_set: str = "espeak") -> str:
+    """The cache key of one meeting's audio: its source, the set's voices and recipe."""
     digest = hashlib.sha256(source)
-    digest.update(json.dumps([voices, BUILD_VERSION], sort_keys=True).encode())
+    recipe = [VOICE_SETS[voice_set], RECIPE_VERSIONS[voice_set]]
+    digest.update(json.dumps(recipe, sort_keys=True).encode())
     return digest.hexdigest()[:16]
 
 
@@ -111,11 +122,13 @@ def _cached(manifest: Path, key: str) -> bool:
 
 def build_meeting(meeting: str, out_dir: Path, *, source_dir: Path = SOURCE_DIR,
                   workers: int = 2, turn_limit: int | None = None,
-                  voices: dict[str, str] = VOICES) -> Path:
-    """Speak one meeting (its first ``turn_limit`` turns if given) with ``voices`` (speaker ->
-    voice) and write its manifest; returns the manifest path. Cached by content hash."""
+                  voice_set: str = "espeak") -> Path:
+    """Speak one meeting (its first ``turn_limit`` turns if given) with the voices of
+    ``voice_set`` (see ``VOICE_SETS``) and write its manifest; returns the manifest path.
+    Cached by content hash."""
     source = (source_dir / f"{meeting}.json").read_bytes()
-    key = build_key(source + str(turn_limit).encode(), voices)
+    key = build_key(source + str(turn_limit).encode(), voice_set)
+    voices = VOICE_SETS[voice_set]
     folder = out_dir / meeting
     manifest = folder / "manifest.json"
     if _cached(manifest, key):
@@ -127,7 +140,7 @@ def build_meeting(meeting: str, out_dir: Path, *, source_dir: Path = SOURCE_DIR,
     kept = [k for k in kept if k[2]]
     wav = folder / f".{meeting}.wav"
     spans = speak_turns([(voices[s], text) for _, s, text in kept], wav,
-                        seed=meeting, workers=workers)
+                        seed=meeting, workers=workers, sample_rate=SPEECH_RATE)
     audio = encode_m4a(wav, folder / f"{meeting}.m4a")
     wav.unlink(missing_ok=True)
     turns = [
@@ -142,6 +155,7 @@ def build_meeting(meeting: str, out_dir: Path, *, source_dir: Path = SOURCE_DIR,
         "build_key": key,
         "duration_s": round(spans[-1].end_s + 0.5, 3),
         "speech_language": "en",
+        "voice_set": voice_set,
         "voices": voices,
         "turns": turns,
         "topics": [
@@ -258,6 +272,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="espeak: the dataset README's recipe; clear: Piper (two pitches) "
                              "and Festival voices, which Whisper hears better")
     args = parser.parse_args(argv)
+    missing = missing_festival_voices(VOICE_SETS[args.voices].values())
+    if missing:
+        print(f"error: --voices {args.voices} needs the Festival voices {', '.join(missing)} "
+              "(Debian festival, festvox-us-slt-hts, festvox-kdlpc16k; `make setup` installs "
+              "them)", file=sys.stderr)
+        return 1
     out_dir: Path = args.out_dir.resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     from evals.fillets import FILLETS_SPLIT, build_fillets
@@ -267,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for meetings in order:
         split = "dev" if meetings is DEV else "test"
         built = [build_meeting(m, out_dir, source_dir=args.source, workers=args.workers,
-                               voices=VOICE_SETS[args.voices])
+                               voice_set=args.voices)
                  for m in meetings]
         if split == FILLETS_SPLIT:
             built.append(build_fillets(out_dir))

@@ -12,10 +12,13 @@ import shutil
 import pytest
 
 from evals.dataset import load_dataset
+from evals.meeting_speech import PitchedPiperTTS, missing_festival_voices, speak_turns
 from evals.meetings import (
     DEV,
     SOURCE_DIR,
     TEST,
+    VOICE_SETS,
+    build_key,
     build_meeting,
     clean_text,
     dataset_lines,
@@ -25,6 +28,9 @@ from evals.meetings import (
 )
 
 needs_source = pytest.mark.skipif(not SOURCE_DIR.is_dir(), reason="QMSum AMI files not here")
+needs_festival = pytest.mark.skipif(
+    bool(missing_festival_voices(VOICE_SETS["clear"].values())),
+    reason="Debian festival with festvox-us-slt-hts and festvox-kdlpc16k is needed")
 
 
 @pytest.mark.parametrize(("raw", "spoken"), [
@@ -36,6 +42,37 @@ needs_source = pytest.mark.skipif(not SOURCE_DIR.is_dir(), reason="QMSum AMI fil
 ])
 def test_clean_text(raw, spoken):
     assert clean_text(raw) == spoken
+
+
+def test_the_espeak_build_key_does_not_move():
+    """Built sets and published figures rest on the default recipe's cache key (a golden
+    value from before the clear recipe existed); a new set or version must not change it."""
+    assert build_key(b"ES2008a source" + b"None") == "8ee80d0b44038d16"
+    assert build_key(b"ES2008a source" + b"None", "clear") != "8ee80d0b44038d16"
+
+
+def test_turns_of_different_rates_are_written_at_one_rate(tmp_path):
+    """A 16 kHz and a 32 kHz turn both land in a 22.05 kHz WAV at their own length and
+    pitch (band-limited resampling, not the first turn's rate for all)."""
+    import numpy as np
+
+    from speech.audio import read_wav
+
+    def tone(rate: int, hz: float, seconds: float) -> tuple[bytes, int]:
+        t = np.arange(round(rate * seconds)) / rate
+        return (8000 * np.sin(2 * np.pi * hz * t)).astype(np.int16).tobytes(), rate
+
+    wav = tmp_path / "two.wav"
+    spans = speak_turns([], wav, seed="x", sample_rate=22_050,
+                        pool_results=[tone(16_000, 220.0, 1.0), tone(32_000, 440.0, 2.0)])
+    audio = read_wav(wav)
+    assert audio.sample_rate == 22_050
+    assert [round(s.end_s - s.start_s, 2) for s in spans] == [1.0, 2.0]
+    for span, hz in zip(spans, (220.0, 440.0), strict=True):
+        piece = audio.samples[round(span.start_s * 22_050):round(span.end_s * 22_050)]
+        spectrum = np.abs(np.fft.rfft(piece.astype(np.float64)))
+        assert np.fft.rfftfreq(len(piece), 1 / 22_050)[int(np.argmax(spectrum))] == (
+            pytest.approx(hz, abs=2))
 
 
 def test_dev_and_test_are_apart():
@@ -149,12 +186,12 @@ CLEAR_LINES = {  # speaker -> (line, words Whisper must hear)
                   {"panther", "battery"}),
     "Industrial Designer": ("My favourite animal is the dolphin because it is clever.",
                             {"dolphin", "clever"}),
-    "User Interface": ("The buttons should glow in the dark.", {"buttons", "dark"}),
+    "User Interface": ("The buttons should glow in the dark.", {"glow", "dark"}),
 }
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("text2wave") is None, reason="Debian festival is needed")
+@needs_festival
 def test_clear_voices_are_heard_and_told_apart(tmp_path, pytestconfig):
     """The ``clear`` recipe: Whisper hears every voice's words, the pitched Piper voice is
     deeper than Piper's own, and the speaker encoder tells all four voices apart."""
@@ -162,8 +199,6 @@ def test_clear_voices_are_heard_and_told_apart(tmp_path, pytestconfig):
     from resemblyzer import VoiceEncoder, preprocess_wav
 
     from app.assets import whisper_model_dir
-    from evals.meeting_speech import speak_turns
-    from evals.meetings import VOICE_SETS
     from ingestion.transcribe import FasterWhisperTranscriber
     from speech.audio import read_wav
     from tests.media import cache_dir
@@ -173,8 +208,10 @@ def test_clear_voices_are_heard_and_told_apart(tmp_path, pytestconfig):
     assert len(set(voices.values())) == 4
     wav = tmp_path / "clear.wav"
     names = list(voices)
-    spans = speak_turns([(voices[n], CLEAR_LINES[n][0]) for n in names], wav, seed="clear")
+    spans = speak_turns([(voices[n], CLEAR_LINES[n][0]) for n in names], wav, seed="clear",
+                        sample_rate=22_050)
     audio = read_wav(wav)
+    assert audio.sample_rate == 22_050
     pieces = [audio.samples[round(s.start_s * audio.sample_rate):
                             round(s.end_s * audio.sample_rate)] for s in spans]
 
@@ -213,14 +250,34 @@ def test_clear_voices_are_heard_and_told_apart(tmp_path, pytestconfig):
     assert closest < 0.85, closest
 
 
+@pytest.mark.slow
 def test_pitched_piper_keeps_the_tempo():
-    """``piper:joe@0.82`` speaks at Piper's own pace, only lower: a slower synthesis played
-    back faster (``PiperTTS(length_scale=…)``), not a slowed-down recording."""
-    from evals.meeting_speech import synthesize_turn
+    """``piper:joe@0.82,0.74`` speaks at Piper's own pace, only lower: a shorter synthesis
+    played back slower, not a slowed-down recording (measured 1.004 of Piper's own duration
+    over twelve AMI turns; 0.82 as the length factor gave 1.10)."""
+    from app.assets import piper_voice
+    from speech.piper_tts import PiperTTS
+    from speech.tts import UnsupportedLanguageError
 
-    line = "The buttons should glow in the dark, like the old remote did."
-    own_pcm, own_rate = synthesize_turn(("piper:joe", line))
-    low_pcm, low_rate = synthesize_turn(("piper:joe@0.82", line))
-    own_s, low_s = len(own_pcm) / 2 / own_rate, len(low_pcm) / 2 / low_rate
-    assert low_rate == round(own_rate * 0.82)
-    assert low_s == pytest.approx(own_s, rel=0.12)
+    lines = ["The buttons should glow in the dark, like the old remote did.",
+             "I think we should go with a kinetic battery, because people forget to charge "
+             "things, and then the remote is dead just when the match starts."]
+    own = PiperTTS(*piper_voice(), threads=1)
+    low = PitchedPiperTTS(0.82, 0.74)
+    own_s = sum(own.synthesize(line, "en").duration_s for line in lines)
+    low_s = sum(low.synthesize(line, "en").duration_s for line in lines)
+    assert low_s == pytest.approx(own_s, rel=0.06)
+    assert low.languages() == {"en"}
+    with pytest.raises(UnsupportedLanguageError):
+        low.synthesize("नमस्ते", "hi")
+
+
+@needs_festival
+def test_festival_speaks_english_only():
+    from evals.meeting_speech import FestivalTTS
+    from speech.tts import UnsupportedLanguageError
+
+    tts = FestivalTTS("ked_diphone")
+    assert tts.supports("en-GB") and not tts.supports("ta")
+    with pytest.raises(UnsupportedLanguageError):
+        tts.synthesize("வணக்கம்", "ta")
