@@ -126,21 +126,31 @@ def read_wav(source: Path | bytes) -> Audio:
 
 def decode_audio(data: bytes, ffmpeg: str = "ffmpeg") -> Audio:
     """Decode any audio bytes: PCM WAV directly, anything else (float/extensible WAV, FLAC,
-    MP3, Opus, AAC) through ffmpeg to mono 16-bit at the source's sample rate."""
+    MP3, Opus, AAC, M4A) through ffmpeg to mono 16-bit at the source's sample rate.
+
+    ffmpeg reads a temp file, not a pipe: an MP4/M4A whose index (moov) comes after the
+    samples, as ffmpeg itself writes them, cannot be read from a pipe (it gave a bare WAV
+    header and exit 0). An empty result is an error, never silent "audio"."""
     try:
         return read_wav(data)
     except AudioError:
         pass
-    cmd = [ffmpeg, "-hide_banner", "-loglevel", "error", "-i", "pipe:0",
-           "-ac", "1", "-c:a", "pcm_s16le", "-f", "wav", "pipe:1"]  # fmt: skip
-    try:
-        done = subprocess.run(cmd, input=data, capture_output=True, timeout=300)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise AudioError(f"ffmpeg could not decode the audio: {exc}") from exc
+    with tempfile.NamedTemporaryFile(prefix="chronorag-decode-") as src:
+        src.write(data)
+        src.flush()
+        cmd = [ffmpeg, "-hide_banner", "-loglevel", "error", "-i", src.name,
+               "-ac", "1", "-c:a", "pcm_s16le", "-f", "wav", "pipe:1"]  # fmt: skip
+        try:
+            done = subprocess.run(cmd, capture_output=True, timeout=300)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise AudioError(f"ffmpeg could not decode the audio: {exc}") from exc
+    reason = done.stderr.decode("utf-8", "replace").strip()[:300]
     if done.returncode != 0 or not done.stdout:
-        reason = done.stderr.decode("utf-8", "replace").strip()[:300]
         raise AudioError(f"not decodable audio ({len(data)} bytes): {reason}")
-    return read_wav(done.stdout)
+    audio = read_wav(done.stdout)
+    if len(audio.samples) == 0:
+        raise AudioError(f"no audio samples in {len(data)} bytes: {reason or 'empty stream'}")
+    return audio
 
 
 class WavStreamWriter:

@@ -193,8 +193,8 @@ CLEAR_LINES = {  # speaker -> (line, words Whisper must hear)
 @pytest.mark.slow
 @needs_festival
 def test_clear_voices_are_heard_and_told_apart(tmp_path, pytestconfig):
-    """The ``clear`` recipe: Whisper hears every voice's words, the pitched Piper voice is
-    deeper than Piper's own, and the speaker encoder tells all four voices apart."""
+    """The ``clear`` recipe: Whisper hears every voice's words and the speaker encoder tells
+    all four voices apart (the pitched voice's pitch and tempo: the test below)."""
     import numpy as np
     from resemblyzer import VoiceEncoder, preprocess_wav
 
@@ -224,24 +224,6 @@ def test_clear_voices_are_heard_and_told_apart(tmp_path, pytestconfig):
                  if span.start_s - 0.3 <= w.start < span.end_s}
         assert CLEAR_LINES[name][1] <= words, (name, words)
 
-    def pitch_hz(pcm: np.ndarray) -> float:
-        x = pcm.astype(np.float64)
-        x -= x.mean()
-        frame = audio.sample_rate // 20
-        lags = range(audio.sample_rate // 400, audio.sample_rate // 60)  # 60–400 Hz
-        best = []
-        for start in range(0, len(x) - frame - lags[-1], frame):
-            seg = x[start:start + frame]
-            if np.sqrt((seg ** 2).mean()) < 500:
-                continue
-            corr = [float(seg @ x[start + lag:start + lag + frame]) for lag in lags]
-            best.append(audio.sample_rate / lags[int(np.argmax(corr))])
-        return float(np.median(best))
-
-    joe = pitch_hz(pieces[names.index("Project Manager")])
-    deep = pitch_hz(pieces[names.index("Industrial Designer")])
-    assert deep < 0.92 * joe, (joe, deep)
-
     encoder = VoiceEncoder("cpu", verbose=False)
     vectors = [encoder.embed_utterance(preprocess_wav(p.astype(np.float32) / 32768,
                                                       source_sr=audio.sample_rate))
@@ -251,22 +233,38 @@ def test_clear_voices_are_heard_and_told_apart(tmp_path, pytestconfig):
 
 
 @pytest.mark.slow
-def test_pitched_piper_keeps_the_tempo():
+def test_pitched_piper_keeps_the_tempo_and_speaks_lower():
     """``piper:joe@0.82,0.74`` speaks at Piper's own pace, only lower: a shorter synthesis
     played back slower, not a slowed-down recording (measured 1.004 of Piper's own duration
-    over twelve AMI turns; 0.82 as the length factor gave 1.10)."""
+    over twelve AMI turns; 0.82 as the length factor gave 1.10). Piper samples its prosody,
+    so one run varies: over ten runs of these lines, duration 0.98–1.00 of its own and
+    median pitch 0.83–0.86 of its own."""
+    import librosa
+    import numpy as np
+
     from app.assets import piper_voice
+    from evals.meeting_speech import at_rate
     from speech.piper_tts import PiperTTS
     from speech.tts import UnsupportedLanguageError
 
     lines = ["The buttons should glow in the dark, like the old remote did.",
              "I think we should go with a kinetic battery, because people forget to charge "
-             "things, and then the remote is dead just when the match starts."]
-    own = PiperTTS(*piper_voice(), threads=1)
+             "things, and then the remote is dead just when the match starts.",
+             "So the budget is twelve euro fifty, and we sell it for twenty five.",
+             "My favourite animal is the dolphin, because it is clever and it swims fast."]
+
+    def spoken(tts) -> tuple[float, float]:
+        """(seconds, median pitch in Hz) of the lines spoken by ``tts``, at 22.05 kHz."""
+        pieces = [tts.synthesize(line, "en") for line in lines]
+        x = np.concatenate([at_rate(a.samples, a.sample_rate, 22_050) for a in pieces])
+        f0 = librosa.yin(x.astype(np.float32) / 32768, fmin=50, fmax=300, sr=22_050)
+        return sum(a.duration_s for a in pieces), float(np.median(f0))
+
     low = PitchedPiperTTS(0.82, 0.74)
-    own_s = sum(own.synthesize(line, "en").duration_s for line in lines)
-    low_s = sum(low.synthesize(line, "en").duration_s for line in lines)
+    own_s, own_hz = spoken(PiperTTS(*piper_voice(), threads=1))
+    low_s, low_hz = spoken(low)
     assert low_s == pytest.approx(own_s, rel=0.06)
+    assert low_hz < 0.93 * own_hz, (own_hz, low_hz)
     assert low.languages() == {"en"}
     with pytest.raises(UnsupportedLanguageError):
         low.synthesize("नमस्ते", "hi")

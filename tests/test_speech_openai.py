@@ -118,3 +118,25 @@ def test_unreachable_server_is_a_clear_error():
     tts = OpenAITTS("http://127.0.0.1:9/v1", timeout_s=2)
     with pytest.raises(TTSError, match="127.0.0.1:9"):
         tts.synthesize("Hello.", "en")
+
+
+def test_m4a_with_its_index_at_the_end_decodes(tmp_path):
+    """ffmpeg writes an M4A's index after the samples; from a pipe it decoded to a bare WAV
+    header (zero samples, exit 0) once the file outgrew ffmpeg's probe buffer (a 5 s file
+    decoded, a 20 s one did not). Real bytes of the eval's own encoder, 20 s of tone."""
+    import shutil
+
+    from evals.meeting_speech import encode_m4a
+    from speech.audio import Audio, AudioError, decode_audio, write_wav
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is needed")
+    t = np.arange(20 * 22_050) / 22_050
+    tone = Audio((8000 * np.sin(2 * np.pi * 300 * t)).astype(np.int16), 22_050)
+    m4a = encode_m4a(write_wav(tone, tmp_path / "tone.wav"), tmp_path / "tone.m4a")
+    audio = decode_audio(m4a.read_bytes())
+    assert audio.sample_rate == 16_000
+    assert audio.duration_s == pytest.approx(20, abs=0.1)
+    assert np.abs(audio.samples).max() > 4000
+    with pytest.raises(AudioError):
+        decode_audio(m4a.read_bytes()[:200])  # the header only: no samples
