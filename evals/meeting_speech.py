@@ -1,8 +1,8 @@
 """Speak a list of turns into one audio file with one voice per speaker and exact turn times.
 
 A voice is named by a string: ``piper:joe`` (the project's :class:`speech.piper_tts.PiperTTS`),
-``piper:joe@0.82,0.74`` (the same voice pitched by 0.82 and synthesised at 0.74 of its own
-length, which together keep its tempo; see :class:`PitchedPiperTTS`), ``festival:<voice>``
+``piper:joe@0.82,0.74`` (the same voice pitched by 0.82, synthesised at 0.74 of its own
+length scale, which keeps its tempo; see :class:`PitchedPiperTTS`), ``festival:<voice>``
 (a Debian Festival voice such as ``cmu_us_slt_arctic_hts``, eval-only), or an eSpeak NG variant
 such as ``en-gb+f2`` (:class:`speech.espeak_tts.EspeakTTS`). Turns are synthesised in a
 small process pool and written to a WAV as they arrive (turn order is kept), every turn
@@ -149,8 +149,12 @@ def _tts_for(voice: str) -> TTS:
             model, config = piper_voice()
             _WORKER_TTS[voice] = PiperTTS(model, config, threads=1)
         elif voice.startswith(PIPER + "@"):
-            pitch, length = voice.split("@", 1)[1].split(",")
-            _WORKER_TTS[voice] = PitchedPiperTTS(float(pitch), float(length))
+            try:
+                pitch, length = (float(x) for x in voice.split("@", 1)[1].split(","))
+            except ValueError as exc:
+                raise TTSError(f"pitched voice {voice!r}: write {PIPER}@PITCH,LENGTH "
+                               f"(e.g. {PIPER}@0.82,0.74)") from exc
+            _WORKER_TTS[voice] = PitchedPiperTTS(pitch, length)
         elif voice.startswith(FESTIVAL):
             _WORKER_TTS[voice] = FestivalTTS(voice.removeprefix(FESTIVAL))
         else:

@@ -1,11 +1,14 @@
 """Word error of the cached Whisper transcripts of the long-meeting set, per speaker.
 
 For every built meeting (``OUT/<meeting>/manifest.json`` with its ``transcript.json``, see
-:mod:`evals.meetings`), each spoken turn's text is the reference and the Whisper words that
-start inside the turn are the hypothesis. Both are lower-cased, stripped of punctuation and of
-AMI's fillers (um, uh, mm, hmm: the voices say them, Whisper drops them by design), then
-scored with ``jiwer``; errors and reference words are summed per speaker role over the split.
-This measures the *set* (how well its voices can be heard), not the product's search.
+:mod:`evals.meetings`), each spoken turn's text is the reference and the Whisper words whose
+start falls nearest the turn are the hypothesis: a turn owns the time from halfway through the
+silence before it to halfway through the one after (Whisper often starts a word a little
+before the turn does, and what it hears in a silence counts as inserted). Both sides are
+lower-cased, stripped of punctuation and of AMI's fillers (um, uh, mm, hmm: the voices say
+them, Whisper drops them by design), then aligned turn by turn with ``jiwer``; errors and
+reference words are summed per speaker role over the split (a word-weighted rate). This
+measures the *set* (how well its voices can be heard), not the product's search.
 
     python -m evals.meeting_wer OUT_DIR [--split dev|test|all] [--json]
 """
@@ -13,6 +16,8 @@ This measures the *set* (how well its voices can be heard), not the product's se
 from __future__ import annotations
 
 import argparse
+import bisect
+import importlib.util
 import json
 import re
 import sys
@@ -20,8 +25,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-
-import jiwer
 
 from evals.meetings import existing_manifests
 
@@ -52,15 +55,27 @@ class Tally:
         return self.errors / self.words if self.words else 0.0
 
 
+def turn_of_words(turns: list[dict[str, Any]], starts: list[float]) -> list[int]:
+    """For each word start, the index of the turn that owns it (see the module docstring)."""
+    edges = [(a["end_s"] + b["start_s"]) / 2 for a, b in zip(turns, turns[1:], strict=False)]
+    return [bisect.bisect_right(edges, s) for s in starts]
+
+
 def score_meeting(manifest: dict[str, Any], transcript: dict[str, Any],
                   by_speaker: dict[str, Tally]) -> None:
     """Add one meeting's turns to ``by_speaker`` (role -> tally)."""
+    import jiwer  # the test extra: `pip install -e '.[test]'` (make setup does)
+
+    turns = manifest["turns"]
     heard = [(w[0], w[2]) for seg in transcript["segments"] for w in seg["words"]]
-    for turn in manifest["turns"]:
+    said: list[list[str]] = [[] for _ in turns]
+    for k, (_, text) in zip(turn_of_words(turns, [s for s, _ in heard]), heard, strict=True):
+        said[k].append(text)
+    for turn, hyp_words in zip(turns, said, strict=True):
         ref = words_of(turn["text"])
         if not ref:
-            continue
-        hyp = words_of(" ".join(t for s, t in heard if turn["start_s"] <= s < turn["end_s"]))
+            continue  # a filler-only turn: nothing to hear
+        hyp = words_of(" ".join(hyp_words))
         tally = by_speaker.setdefault(turn["speaker"], Tally())
         if hyp:
             out = jiwer.process_words(" ".join(ref), " ".join(hyp))
@@ -101,6 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.out_dir.is_dir():
         print(f"error: {args.out_dir} is not a folder (build it: python -m evals.meetings "
               f"{args.out_dir})", file=sys.stderr)
+        return 1
+    if importlib.util.find_spec("jiwer") is None:
+        print("error: the word error tool needs jiwer (pip install -e '.[test]'; make setup "
+              "installs it)", file=sys.stderr)
         return 1
     tallies = score_split(args.out_dir, args.split)
     if tallies["all"].words == 0:

@@ -124,6 +124,9 @@ def read_wav(source: Path | bytes) -> Audio:
     return Audio(np.clip(np.round(data), -32768, 32767).astype(np.int16), rate)
 
 
+AUDIO_FORMATS = "wav,mp3,ogg,flac,aac,mov,matroska,webm,caf,w64"  # ffmpeg demuxers
+
+
 def decode_audio(data: bytes, ffmpeg: str = "ffmpeg") -> Audio:
     """Decode any audio bytes: PCM WAV directly, anything else (float/extensible WAV, FLAC,
     MP3, Opus, AAC, M4A) through ffmpeg to mono 16-bit at the source's sample rate.
@@ -138,7 +141,10 @@ def decode_audio(data: bytes, ffmpeg: str = "ffmpeg") -> Audio:
     with tempfile.NamedTemporaryFile(prefix="chronorag-decode-") as src:
         src.write(data)
         src.flush()
-        cmd = [ffmpeg, "-hide_banner", "-loglevel", "error", "-i", src.name,
+        # the bytes come from a server: audio containers only, and only this one file
+        # (defence in depth: ffmpeg 5's own HLS checks already refuse a playlist of a WAV)
+        cmd = [ffmpeg, "-hide_banner", "-loglevel", "error", "-protocol_whitelist", "file",
+               "-format_whitelist", AUDIO_FORMATS, "-i", src.name,
                "-ac", "1", "-c:a", "pcm_s16le", "-f", "wav", "pipe:1"]  # fmt: skip
         try:
             done = subprocess.run(cmd, capture_output=True, timeout=300)

@@ -56,7 +56,8 @@ def test_turns_of_different_rates_are_written_at_one_rate(tmp_path):
     pitch (band-limited resampling, not the first turn's rate for all)."""
     import numpy as np
 
-    from speech.audio import read_wav
+    from evals.meeting_speech import at_rate
+    from speech.audio import Audio, read_wav
 
     def tone(rate: int, hz: float, seconds: float) -> tuple[bytes, int]:
         t = np.arange(round(rate * seconds)) / rate
@@ -73,6 +74,14 @@ def test_turns_of_different_rates_are_written_at_one_rate(tmp_path):
         spectrum = np.abs(np.fft.rfft(piece.astype(np.float64)))
         assert np.fft.rfftfreq(len(piece), 1 / 22_050)[int(np.argmax(spectrum))] == (
             pytest.approx(hz, abs=2))
+
+    # a 14 kHz tone at 32 kHz is above the new rate's 11.025 kHz limit: band-limited
+    # resampling removes it; linear interpolation (Audio.resampled) folds it to ~8 kHz
+    high_pcm, _ = tone(32_000, 14_000.0, 1.0)
+    high = np.frombuffer(high_pcm, dtype=np.int16)
+    kept = at_rate(high, 32_000, 22_050).astype(np.float64)
+    folded = Audio(high, 32_000).resampled(22_050).samples.astype(np.float64)
+    assert np.sqrt((kept ** 2).mean()) < 0.01 * np.sqrt((folded ** 2).mean())
 
 
 def test_dev_and_test_are_apart():
@@ -186,6 +195,7 @@ CLEAR_LINES = {  # speaker -> (line, words Whisper must hear)
                   {"panther", "battery"}),
     "Industrial Designer": ("My favourite animal is the dolphin because it is clever.",
                             {"dolphin", "clever"}),
+    # at 22.05 kHz whisper-base hears the diphone's "buttons" as "button": two other words
     "User Interface": ("The buttons should glow in the dark.", {"glow", "dark"}),
 }
 
@@ -238,7 +248,7 @@ def test_pitched_piper_keeps_the_tempo_and_speaks_lower():
     played back slower, not a slowed-down recording (measured 1.004 of Piper's own duration
     over twelve AMI turns; 0.82 as the length factor gave 1.10). Piper samples its prosody,
     so one run varies: over ten runs of these lines, duration 0.98–1.00 of its own and
-    median pitch 0.83–0.86 of its own."""
+    median pitch 0.83–0.86 of its own; the bounds below are looser than that on purpose."""
     import librosa
     import numpy as np
 

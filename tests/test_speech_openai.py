@@ -139,4 +139,23 @@ def test_m4a_with_its_index_at_the_end_decodes(tmp_path):
     assert audio.duration_s == pytest.approx(20, abs=0.1)
     assert np.abs(audio.samples).max() > 4000
     with pytest.raises(AudioError):
-        decode_audio(m4a.read_bytes()[:200])  # the header only: no samples
+        decode_audio(m4a.read_bytes()[:200])  # cut off: ffmpeg finds no index and fails
+
+
+def test_decoding_to_nothing_is_an_error(tmp_path):
+    """A decoder that exits 0 with a bare WAV header (what the pipe gave) is an error, not
+    zero seconds of audio."""
+    import wave
+
+    from speech.audio import AudioError, decode_audio
+
+    header = tmp_path / "empty.wav"
+    with wave.open(str(header), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16_000)
+    fake = tmp_path / "ffmpeg-double"
+    fake.write_text(f"#!/bin/sh\ncat {header}\n")
+    fake.chmod(0o755)
+    with pytest.raises(AudioError, match="no audio samples"):
+        decode_audio(b"ID3 not really mp3", ffmpeg=str(fake))
