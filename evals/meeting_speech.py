@@ -6,13 +6,13 @@ length scale, which keeps its tempo; see :class:`PitchedPiperTTS`), ``festival:<
 (a Debian Festival voice such as ``cmu_us_slt_arctic_hts``, eval-only), or an eSpeak NG variant
 such as ``en-gb+f2`` (:class:`speech.espeak_tts.EspeakTTS`). Turns are synthesised in a
 small process pool and written to a WAV as they arrive (turn order is kept), every turn
-resampled (soxr) to one rate, with a seeded 0.3–0.8 s silence between turns; ffmpeg then
-encodes the WAV to 16 kHz mono AAC (M4A). Nothing holds the whole meeting in memory.
+resampled to one rate (:meth:`speech.audio.Audio.resampled`), with a seeded 0.3–0.8 s
+silence between turns; ffmpeg then encodes the WAV to 16 kHz mono AAC (M4A). Nothing holds
+the whole meeting in memory.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import shutil
@@ -25,7 +25,6 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-import soxr
 
 from speech.audio import Audio, WavStreamWriter, read_wav
 from speech.espeak_tts import EspeakTTS
@@ -66,9 +65,7 @@ class PitchedPiperTTS:
         if not (0.5 <= pitch <= 2 and 0.3 <= length <= 3):
             raise TTSError(f"pitch {pitch} / length {length} out of range")
         model, config = piper_voice()
-        own = json.loads(config.read_text(encoding="utf-8")).get("inference", {})
-        self._tts = PiperTTS(model, config, threads=1,
-                             length_scale=length * float(own.get("length_scale", 1.0)))
+        self._tts = PiperTTS(model, config, threads=1, length_factor=length)
         self.pitch = pitch
 
     def languages(self) -> set[str]:
@@ -173,15 +170,6 @@ def synthesize_turn(job: tuple[str, str]) -> tuple[bytes, int]:
     return audio.samples.tobytes(), audio.sample_rate
 
 
-def at_rate(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
-    """int16 samples at ``rate`` -> int16 at ``target``, band-limited (soxr); unchanged
-    when the rates match (so a set spoken at one rate stays byte-identical)."""
-    if rate == target:
-        return samples
-    out = soxr.resample(samples.astype(np.float32), rate, target, quality="HQ")
-    return np.clip(np.rint(out), -32768, 32767).astype(np.int16)
-
-
 def speak_turns(
     jobs: Sequence[tuple[str, str]],
     wav_path: Path,
@@ -193,9 +181,10 @@ def speak_turns(
 ) -> list[SpokenTurn]:
     """Speak ``jobs`` ((voice, text) per turn) into ``wav_path``; returns each turn's span.
 
-    Every turn is written at ``sample_rate`` (None: the first turn's rate), so voices of
-    different rates (Piper 22.05 kHz, Festival HTS 32 kHz, diphones 16 kHz) sound as they
-    were made. ``pool_results`` replaces synthesis (callers that already hold decoded audio).
+    Every turn is written at ``sample_rate`` (None: the first turn's rate), band-limited,
+    so voices of different rates (Piper 22.05 kHz, Festival HTS 32 kHz, diphones 16 kHz)
+    sound as they were made; turns already at that rate are written unchanged.
+    ``pool_results`` replaces synthesis (callers that already hold decoded audio).
     """
     rng = random.Random(seed)
     spans: list[SpokenTurn] = []
@@ -206,10 +195,9 @@ def speak_turns(
             for n, (pcm, pcm_rate) in enumerate(results):
                 rate = rate or pcm_rate
                 gap = LEAD_S if n == 0 else rng.uniform(*GAP_RANGE_S)
-                out.write(Audio.silence(gap, rate))
+                out.write(Audio.silence(gap, rate))  # the first write fixes the WAV's rate
                 start = out.frames
-                out.write(Audio(at_rate(np.frombuffer(pcm, dtype=np.int16), pcm_rate, rate),
-                                rate))
+                out.write(Audio(np.frombuffer(pcm, dtype=np.int16), pcm_rate))  # resampled
                 spans.append(SpokenTurn(round(start / rate, 3), round(out.frames / rate, 3)))
 
         if pool_results is not None:

@@ -99,10 +99,9 @@ def score_split(out_dir: Path, split: str) -> dict[str, Tally]:
         score_meeting(manifest, json.loads(transcript.read_text(encoding="utf-8")),
                       by_speaker)
         print(f"scored {folder_name}", file=sys.stderr)
-    total = Tally()
-    for t in by_speaker.values():
-        total.errors, total.words, total.turns = (total.errors + t.errors,
-                                                  total.words + t.words, total.turns + t.turns)
+    tallies = by_speaker.values()
+    total = Tally(sum(t.errors for t in tallies), sum(t.words for t in tallies),
+                  sum(t.turns for t in tallies))
     return {**dict(sorted(by_speaker.items())), "all": total}
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import soxr
 
 
 class AudioError(ValueError):
@@ -55,15 +56,16 @@ class Audio:
         return self.samples.astype(np.float32) / 32768.0
 
     def resampled(self, sample_rate: int) -> Audio:
-        """Linear-interpolation resample (only used to join audio of different rates)."""
+        """Band-limited resample (soxr, high quality): what lies above the new rate's
+        Nyquist frequency is removed, not folded back into the band. The same audio when
+        the rate already matches."""
         if sample_rate == self.sample_rate:
             return self
         if len(self.samples) == 0:
             return Audio(self.samples, sample_rate)
-        n_out = round(len(self.samples) * sample_rate / self.sample_rate)
-        x_new = np.linspace(0, len(self.samples) - 1, n_out)
-        values = np.interp(x_new, np.arange(len(self.samples)), self.samples.astype(np.float32))
-        return Audio(np.round(values).astype(np.int16), sample_rate)
+        values = soxr.resample(self.samples.astype(np.float32), self.sample_rate, sample_rate,
+                               quality="HQ")
+        return Audio(np.clip(np.rint(values), -32768, 32767).astype(np.int16), sample_rate)
 
 
 def _set_format(wav: wave.Wave_write, sample_rate: int) -> None:

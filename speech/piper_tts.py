@@ -26,8 +26,9 @@ class PiperTTS:
     name = "piper"
 
     def __init__(self, model_path: Path, config_path: Path | None = None, *, threads: int = 2,
-                 length_scale: float | None = None):
-        """``length_scale`` > 1 speaks slower, < 1 faster (None: the voice's own pace)."""
+                 length_factor: float = 1.0):
+        """``length_factor`` multiplies the voice's own length scale: > 1 speaks slower,
+        < 1 faster."""
         model_path = Path(model_path)
         config_path = (
             Path(config_path) if config_path else model_path.with_name(model_path.name + ".json")
@@ -46,7 +47,9 @@ class PiperTTS:
         )
         self._voice = PiperVoice(session=session, config=PiperConfig.from_dict(config))
         self.sample_rate = self._voice.config.sample_rate
-        self._syn_config = SynthesisConfig(length_scale=length_scale) if length_scale else None
+        own = self._voice.config.length_scale
+        self._syn_config = (None if length_factor == 1.0
+                            else SynthesisConfig(length_scale=length_factor * own))
         self._lock = threading.Lock()  # one ONNX session; keep calls serial
 
     def languages(self) -> set[str]:

@@ -53,11 +53,10 @@ def test_the_espeak_build_key_does_not_move():
 
 def test_turns_of_different_rates_are_written_at_one_rate(tmp_path):
     """A 16 kHz and a 32 kHz turn both land in a 22.05 kHz WAV at their own length and
-    pitch (band-limited resampling, not the first turn's rate for all)."""
+    pitch (not relabelled at the first turn's rate)."""
     import numpy as np
 
-    from evals.meeting_speech import at_rate
-    from speech.audio import Audio, read_wav
+    from speech.audio import read_wav
 
     def tone(rate: int, hz: float, seconds: float) -> tuple[bytes, int]:
         t = np.arange(round(rate * seconds)) / rate
@@ -74,14 +73,6 @@ def test_turns_of_different_rates_are_written_at_one_rate(tmp_path):
         spectrum = np.abs(np.fft.rfft(piece.astype(np.float64)))
         assert np.fft.rfftfreq(len(piece), 1 / 22_050)[int(np.argmax(spectrum))] == (
             pytest.approx(hz, abs=2))
-
-    # a 14 kHz tone at 32 kHz is above the new rate's 11.025 kHz limit: band-limited
-    # resampling removes it; linear interpolation (Audio.resampled) folds it to ~8 kHz
-    high_pcm, _ = tone(32_000, 14_000.0, 1.0)
-    high = np.frombuffer(high_pcm, dtype=np.int16)
-    kept = at_rate(high, 32_000, 22_050).astype(np.float64)
-    folded = Audio(high, 32_000).resampled(22_050).samples.astype(np.float64)
-    assert np.sqrt((kept ** 2).mean()) < 0.01 * np.sqrt((folded ** 2).mean())
 
 
 def test_dev_and_test_are_apart():
@@ -253,7 +244,6 @@ def test_pitched_piper_keeps_the_tempo_and_speaks_lower():
     import numpy as np
 
     from app.assets import piper_voice
-    from evals.meeting_speech import at_rate
     from speech.piper_tts import PiperTTS
     from speech.tts import UnsupportedLanguageError
 
@@ -266,7 +256,7 @@ def test_pitched_piper_keeps_the_tempo_and_speaks_lower():
     def spoken(tts) -> tuple[float, float]:
         """(seconds, median pitch in Hz) of the lines spoken by ``tts``, at 22.05 kHz."""
         pieces = [tts.synthesize(line, "en") for line in lines]
-        x = np.concatenate([at_rate(a.samples, a.sample_rate, 22_050) for a in pieces])
+        x = np.concatenate([a.resampled(22_050).samples for a in pieces])
         f0 = librosa.yin(x.astype(np.float32) / 32768, fmin=50, fmax=300, sr=22_050)
         return sum(a.duration_s for a in pieces), float(np.median(f0))
 
