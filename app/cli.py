@@ -209,7 +209,10 @@ def search(
     limit: Annotated[int, typer.Option(min=1, max=100)] = 5,
     as_json: JsonFlag = False,
 ) -> None:
-    """Hybrid search over what was said and shown, with time filters."""
+    """Hybrid search over what was said and shown, with time filters.
+
+    Without --speaker, a query naming a speaker of the --media-id searched ("what did the
+    marketing expert draw") keeps to that speaker's lines."""
     from vectorstore.schema import SearchRequest
 
     t0, t1 = _window(start, end)
@@ -224,7 +227,10 @@ def search(
     )
     with _container() as c:
         _known_media(c, media_id)
-        hits = c.search.search(req)
+        found = c.speaker_search.find(req)
+    hits = found.hits
+    if found.speaker is not None and found.mention and not as_json:
+        err.print(f"[dim]{found.mention} → {found.speaker}: searching their lines[/]")
     fields = ("media_id", "title", "source", "start_s", "end_s", "speaker", "text", "score")
     if as_json:
         docs = ("document", "page")  # a companion document's piece also names its source

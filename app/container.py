@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from app.lifecycle import Lifecycle
     from app.lifecycle.ingest import Ingestion
     from app.lifecycle.store import MediaStore
+    from app.speaker_directory import TranscriptSpeakers
+    from app.speaker_search import SpeakerSearch
     from graphs.agent import Agent
     from graphs.llm_server import LlamaServer
     from graphs.vlm import VLMClient
@@ -168,6 +170,21 @@ class Container:
 
         return MediaSearch(self.index, self.registry)
 
+    @cached_property
+    def speaker_search(self) -> SpeakerSearch:
+        """The search people call (API, CLI, MCP, retrievers): a query naming a speaker
+        searches their lines. The agent reads speakers itself and uses ``search``."""
+        from app.speaker_search import SpeakerSearch
+
+        return SpeakerSearch(self.search, self.speaker_directory)
+
+    @cached_property
+    def speaker_directory(self) -> TranscriptSpeakers:
+        """Who speaks in each media item, from the stored transcripts."""
+        from app.speaker_directory import TranscriptSpeakers
+
+        return TranscriptSpeakers(self.transcripts)
+
     # --- ingestion --------------------------------------------------------------------
     @cached_property
     def transcriber(self) -> Transcriber:
@@ -313,7 +330,6 @@ class Container:
 
     @cached_property
     def agent(self) -> Agent:
-        from app.speaker_directory import TranscriptSpeakers
         from graphs.agent import Agent
         from graphs.memory import open_checkpointer
 
@@ -331,7 +347,7 @@ class Container:
             max_steps=s.agent_max_steps,
             max_evidence_tokens=s.agent_max_evidence_tokens,
             embedder=self.embedder,  # cross-lingual relevance gate for extractive answers
-            speakers=TranscriptSpeakers(self.transcripts),  # "what did Chiara say …"
+            speakers=self.speaker_directory,  # "what did Chiara say …"
             bridge=self.keyword_bridge,
         )
 

@@ -119,7 +119,11 @@ def build_server(container: Container) -> MCPServer:
                 "document (attached slides, agenda, notes)."
             ),
         ] = None,
-        speaker: Annotated[str | None, Field(description="Only this speaker.")] = None,
+        speaker: Annotated[
+            str | None,
+            Field(description="Only this speaker. Without it, a query naming a speaker of the "
+                  "media_ids searched (\"what did the marketing expert say\") keeps to theirs."),
+        ] = None,
         limit: Annotated[int, Field(ge=1, le=100)] = 5,
     ) -> str:
         """Find the moments where something was said or shown (hybrid, time-filtered)."""

@@ -10,6 +10,7 @@ rename (which rewrites the file) is seen at once.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 from app.transcripts import speakers
@@ -24,6 +25,7 @@ class TranscriptSpeakers:
         self.store = store
         self._cache: OrderedDict[str, tuple[int, tuple[KnownSpeaker, ...]]] = OrderedDict()
         self._cache_size = cache_size
+        self._lock = threading.Lock()  # the API's search threads and the agent share it
 
     def speakers(self, media_id: str) -> tuple[KnownSpeaker, ...]:
         path = self.store.path(media_id)
@@ -31,15 +33,18 @@ class TranscriptSpeakers:
             version = path.stat().st_mtime_ns
         except OSError:  # no transcript stored (not speech, or indexed before they were kept)
             return ()
-        cached = self._cache.get(media_id)
-        if cached is not None and cached[0] == version:
-            self._cache.move_to_end(media_id)
-            return cached[1]
-        doc = self.store.load(media_id)
+        with self._lock:
+            cached = self._cache.get(media_id)
+            if cached is not None and cached[0] == version:
+                self._cache.move_to_end(media_id)
+                return cached[1]
+        doc = self.store.load(media_id)  # read outside the lock: no one waits on the disk
         known = tuple(known_speakers(speakers(doc))) if doc is not None else ()
-        self._cache[media_id] = (version, known)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        with self._lock:
+            self._cache[media_id] = (version, known)
+            self._cache.move_to_end(media_id)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
         return known
 
 

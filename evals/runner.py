@@ -125,14 +125,15 @@ def _span(obj: Any) -> Span:
 def run_search(
     container: Container, item: EvalItem, media_id: str, *, restrict_to_media: bool = False
 ) -> tuple[Any, dict]:
-    """Search the whole library (or only the question's own media) for one question and
-    score the ranked hits."""
+    """Search the whole library (or only the question's own media) for one question, as
+    the API does (a speaker the question names keeps to their lines), and score the
+    ranked hits."""
     from vectorstore.schema import SearchRequest
 
     media_ids = [media_id] if restrict_to_media else None
-    hits = container.search.search(
+    hits = container.speaker_search.find(
         SearchRequest(query=item.question, media_ids=media_ids, limit=SEARCH_LIMIT)
-    )
+    ).hits
     spans = [_span(h) for h in hits]
     score = score_search(spans, media_id, item.windows)
     detail = {

@@ -278,6 +278,29 @@ def without_roles(question: str, stop_words: Collection[str]) -> str:
     return stripped if left else question
 
 
+@dataclass(frozen=True)
+class SpeakerQuery:
+    """A search query read for the people it names: whose lines to search, and for what."""
+
+    speaker: str | None  # the one known speaker it names (the label to filter by), or None
+    mention: str  # the words that named them ("the marketing expert"), or ""
+    query: str  # what to search: the query minus its roles, and minus the mention
+
+
+def speaker_query(
+    query: str, speakers: Iterable[KnownSpeaker], stop_words: Collection[str]
+) -> SpeakerQuery:
+    """``query`` as a search reads it, the way the agent's first search does: a speaker it
+    names unambiguously (:func:`match_speaker`) becomes the filter and leaves the words
+    (:func:`without_mention`); a role it names leaves the words either way
+    (:func:`without_roles`: answers rarely say the speaker's role, introductions do)."""
+    searched = without_roles(query, stop_words)
+    said = match_speaker(query, speakers)
+    if said.label is None:
+        return SpeakerQuery(None, "", searched)
+    return SpeakerQuery(said.label, said.mention, without_mention(searched, said) or searched)
+
+
 def named_in(text: str, speakers: Iterable[KnownSpeaker]) -> set[str]:
     """Every speaker label ``text`` names (an answer's "Chiara said …", "the designer")."""
     text = _normal(text)

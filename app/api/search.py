@@ -22,5 +22,5 @@ async def search(body: SearchIn, state: State) -> SearchOut:
     if body.speaker is not None and not body.speaker.strip():
         invalid("body", "speaker", "speaker must not be blank", body.speaker)
     req = SearchRequest(**body.model_dump())
-    hits = await anyio.to_thread.run_sync(state.container.search.search, req)
-    return SearchOut(hits=hits)
+    found = await anyio.to_thread.run_sync(state.container.speaker_search.find, req)
+    return SearchOut(hits=found.hits, query=found.query, speaker=found.speaker)

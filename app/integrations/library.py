@@ -90,14 +90,16 @@ class SearchFilters:
 
 def search_hits(container: Container, query: str, filters: SearchFilters) -> list[Hit]:
     """Hybrid, time-filtered search over ready media; ``speaker`` keeps that speaker's
-    lines only (the label search shows: ``S2``, or the name given to it)."""
+    lines only (the label search shows: ``S2``, or the name given to it), and without it
+    a query naming a speaker of the media searched keeps to theirs
+    (:mod:`app.speaker_search`)."""
     f = filters
     req = search_request(
         query, media_ids=f.media_ids, start_s=f.start_s, end_s=f.end_s, source=f.source,
         speaker=f.speaker, limit=f.limit,
     )  # fmt: skip
     check_media(container, f.media_ids)
-    return container.search.search(req)
+    return container.speaker_search.find(req).hits
 
 
 def hit_speaker(hit: Hit) -> str | None:

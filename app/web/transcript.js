@@ -118,7 +118,7 @@ async function findInRecording(event) {
     $("find-status").textContent = await errorText(response);
     return;
   }
-  const { hits } = await response.json();
+  const { hits, speaker } = await response.json(); // speaker: whose lines, if the query named one
   const item = state.media.get(mediaId);
   const duration = (item && item.duration_s) || $("player").duration || 1;
   for (const hit of hits) {
@@ -133,7 +133,8 @@ async function findInRecording(event) {
     mark.addEventListener("click", () => seekTo(mediaId, hit.start_s));
     timeline.append(mark);
   }
-  $("find-status").textContent = hits.length ? `${hits.length} hits.` : "No hits.";
+  const found = hits.length ? `${hits.length} hits` : "No hits";
+  $("find-status").textContent = speaker ? `${found} in ${speaker}'s lines.` : `${found}.`;
 }
 
 const baseLoadMedia = loadMedia;
