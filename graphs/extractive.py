@@ -17,7 +17,8 @@ answering from unrelated lines; the margin over the filler lines can.
 
 A quote says "this was said", so a line Whisper probably misheard (mean word probability
 under :data:`MIN_QUOTE_CONFIDENCE`) is never quoted: the next plainly matching line is, or
-the agent refuses.
+the agent refuses. Nor is a line that asks (:func:`asks`): a meeting's own question ("Why
+was the plastic eliminated …?") shares the user's words but answers nothing.
 """
 
 from __future__ import annotations
@@ -162,6 +163,12 @@ class RelevanceGate:
             if self.passes(question, match):
                 return match.evidence
         return None
+
+
+def asks(text: str) -> bool:
+    """The line ends in a question ("…, and what's the time frame?"): it asks, it does not
+    answer, however many of the question's words it shares."""
+    return text.rstrip().rstrip("\"'”’)").endswith(("?", "？"))
 
 
 def trusted(evidence: Evidence) -> bool:

@@ -32,7 +32,7 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.config import get_stream_writer
 
 from graphs.citations import CITATION_RE, SENTENCE_END, WORD_RE, Evidence, validate_answer
-from graphs.extractive import QUOTABLE, RelevanceGate, extractive_answer, stem, trusted
+from graphs.extractive import QUOTABLE, RelevanceGate, asks, extractive_answer, stem, trusted
 from graphs.language import REFUSALS, detect_language
 from graphs.llm import LengthLimitError, LLMError, json_call, llm_error
 from graphs.prompts import ANSWER_STOP, NOT_FOUND, answer_messages, planner_messages
@@ -285,7 +285,8 @@ class AgentNodes:
     def _quotable(self, state: AgentState, *, to_quote: bool = False) -> Evidence | None:
         """The best evidence line that plainly answers the question (extractive gate);
         ``to_quote``: only lines heard clearly enough to quote."""
-        evidence = [ev for ev in _evidence(state) if not to_quote or trusted(ev)]
+        evidence = [ev for ev in _evidence(state)
+                    if not to_quote or trusted(ev) and not asks(ev.text)]  # fmt: skip
         if state.get("windowed") and not content_words(state["query"]):
             # "what was said in the first minute": the window itself is the answer
             lines = sorted((ev for ev in evidence if ev.source in QUOTABLE), key=lambda e: e.rank)

@@ -407,6 +407,25 @@ def test_a_line_whisper_probably_misheard_is_never_quoted(
         assert result.answer == REFUSALS["en"] and result.citations == []
 
 
+def test_a_line_that_asks_is_never_quoted_as_the_answer(tmp_path, embedder) -> None:
+    # a meeting's own question shares most words with the user's ("Why was the plastic
+    # eliminated …?"); quoted, it answers nothing. The line that answers is quoted instead,
+    # and with no other line the agent refuses
+    asked = Chunk(media_id=SYNC, source="speech", start_s=10, end_s=14, language="en",
+                  speaker="S1", text="Okay, and why was rubber eliminated as a material?")
+    reply = Chunk(media_id=SYNC, source="speech", start_s=15, end_s=20, language="en",
+                  speaker="S2", text="Rubber was eliminated because it costs too much.")
+    question = "Why was rubber eliminated as a material?"
+    for chunks, quoted in (([asked, reply], (SYNC, 15.0, 20.0)), ([asked], None)):
+        model = script({"tool": "answer", "query": "", "ref": 0}, "NOT_FOUND")
+        result = ask_one_meeting(tmp_path / str(len(chunks)), embedder, chunks, model, question)
+        if quoted:
+            assert_extractive(result, "The recording says:", quoted)
+            assert "costs too much" in result.answer
+        else:
+            assert result.answer == REFUSALS["en"] and result.citations == []
+
+
 def test_cross_language_unanswerable_question_is_refused(corpus, embedder) -> None:
     model = script({"tool": "answer", "query": "", "ref": 0}, "NOT_FOUND")
     agent = make_agent(corpus, model, embedder=embedder)
