@@ -1,10 +1,13 @@
 """The eval's own check of answer claims against the reference transcript (not the agent's).
 
 An answer sentence makes *claims* when it states numbers or amounts, names (capitalised
-words inside the sentence) or quoted words. It is *unsupported* when any of them is missing
-from the reference text — the people-made transcript turns that overlap the span the
-sentence cites (± :data:`PAD_S`). Numbers match as values, digits and number words alike
-("twelve fifty", "12.50", "12,5" are the same amount), via ``text2num``.
+words inside the sentence), quoted words, or who said it by role ("the industrial designer
+drew a shark": :data:`ROLE_PHRASES`, the AMI meetings' four roles in English, Hindi and
+Tamil). It is *unsupported* when any of them is missing from the reference — the
+people-made transcript turns that overlap the span the sentence cites (± :data:`PAD_S`);
+for roles, who said the cited span (the true speaker holding most of it) must be one of the
+roles the sentence names. Numbers match as values, digits and number words alike ("twelve
+fifty", "12.50", "12,5" are the same amount), via ``text2num``.
 """
 
 from __future__ import annotations
@@ -38,6 +41,19 @@ _QUOTED = re.compile(r"[\"“”„«»]([^\"“”„«»]{2,400})[\"“”„�
 # is supported when this share of its words is in the reference (all, for 1–3 words).
 QUOTE_MATCH = 0.7
 _SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9}
+# The meetings' roles (the manifests' speakers) as answers name them. A field alone is a
+# role only as the sentence's subject ("Marketing wanted …"), not "the marketing plan" or
+# "the user interface should be simple"
+ROLE_PHRASES = {
+    "Project Manager": r"(?i:\bproject manager)|प्रोजेक्ट मैनेजर|ப்ராஜெக்ட் மேனேஜர்",
+    "Marketing": r"(?i:\bmarketing (?:expert|person|manager|specialist))|^Marketing\b"
+                 r"|मार्केटिंग (?:विशेषज्ञ|एक्सपर्ट|वाले)|மார்க்கெட்டிங் (?:நிபுண|உறுப்பினர்)",
+    "Industrial Designer": r"(?i:\bindustrial designer)|इंडस्ट्रियल डिज़ाइनर|இண்டஸ்ட்ரியல் டிசைனர்",
+    "User Interface": r"(?i:\b(?:user )?interface designer|\bUI designer)|^User Interface\b"
+                      r"|यूज़र इंटरफ़ेस डिज़ाइनर|யூசர் இன்டர்ஃபேஸ் டிசைனர்",
+}  # fmt: skip
+_ROLE_RES = {role: re.compile(pattern) for role, pattern in ROLE_PHRASES.items()}
+
 # Capitalised words that are not names (sentence-internal capitals in ordinary answers).
 _NOT_NAMES = {
     "i", "i'm", "i'll", "i've", "i'd", "ok", "okay", "tv", "dvd", "the", "a", "an", "and",
@@ -133,9 +149,19 @@ def quote_found(phrase: str, ref_words: set[str]) -> bool:
     return not words or sum(w in ref_words for w in words) >= need
 
 
-def _supported(sentence: str, reference: str) -> list[str]:
-    """The claims of ``sentence`` not found in ``reference`` (empty: all supported)."""
+def roles(sentence: str) -> set[str]:
+    """The meeting roles (:data:`ROLE_PHRASES`) ``sentence`` names."""
+    text = unicodedata.normalize("NFKC", sentence)
+    return {role for role, pattern in _ROLE_RES.items() if pattern.search(text)}
+
+
+def _supported(sentence: str, reference: str, speakers: set[str] | None = None) -> list[str]:
+    """The claims of ``sentence`` not found in ``reference`` (empty: all supported); with
+    ``speakers`` (the true speakers of the cited turns) its roles are checked too."""
     missing: list[str] = []
+    named = roles(sentence)
+    if speakers is not None and named and not named & speakers:
+        missing += [f"role: {role}" for role in sorted(named)]
     ref_values = numbers(reference, generous=True)
     for value in sorted(numbers(sentence)):
         if not any(abs(value - v) < 1e-6 for v in ref_values):
@@ -150,23 +176,32 @@ def _supported(sentence: str, reference: str) -> list[str]:
     return missing
 
 
-def has_claims(sentence: str) -> bool:
-    return bool(numbers(sentence) or names(sentence) or quoted(sentence))
+def has_claims(sentence: str, *, with_roles: bool = False) -> bool:
+    return bool(numbers(sentence) or names(sentence) or quoted(sentence)
+                or with_roles and roles(sentence))  # fmt: skip
+
+
+SpeakersFn = Callable[[str, float, float], set[str]]  # who said a span (true roles)
 
 
 def check_claims(
-    sentences: Sequence[tuple[str, Sequence[Cited]]], reference: ReferenceFn
+    sentences: Sequence[tuple[str, Sequence[Cited]]],
+    reference: ReferenceFn,
+    speakers: SpeakersFn | None = None,
 ) -> ClaimCheck:
-    """Check each (sentence without citation marks, its citations) pair."""
+    """Check each (sentence without citation marks, its citations) pair; ``speakers`` gives
+    the true speakers of a span (the roles are checked only with it)."""
     out = ClaimCheck()
     for sentence, cited in sentences:
-        if not has_claims(sentence):
+        if not has_claims(sentence, with_roles=speakers is not None):
             continue
         out.claims += 1
-        ref = " ".join(
-            reference(c.media_id, c.start_s - PAD_S, c.end_s + PAD_S) for c in cited if c.media_id
-        )
-        missing = _supported(sentence, ref)
+        spans = [(c.media_id, c.start_s - PAD_S, c.end_s + PAD_S) for c in cited if c.media_id]
+        ref = " ".join(reference(*span) for span in spans)
+        # who said it: the speaker holding most of each cited span itself (no padding)
+        said_by = (set().union(*(speakers(c.media_id, c.start_s, c.end_s) for c in cited
+                                 if c.media_id)) if speakers else None)  # fmt: skip
+        missing = _supported(sentence, ref, said_by)
         if missing:
             out.unsupported += 1
             out.details.append({"sentence": sentence, "missing": missing,

@@ -55,6 +55,25 @@ class MeetingLibrary:
                 parts += [turn["speaker"], turn["text"]]
         return " ".join(parts)
 
+    def speakers(self, media_id: str, start_s: float, end_s: float) -> set[str]:
+        """Who said [start_s, end_s]: the true speaker (role) holding most of it, or every
+        one of them tied (a span in a silence: the nearest turn's speaker)."""
+        manifest = self.manifests.get(media_id)
+        if manifest is None or not manifest["turns"]:
+            return set()
+        held: dict[str, float] = {}
+        for t in manifest["turns"]:
+            overlap = min(end_s, t["end_s"]) - max(start_s, t["start_s"])
+            if overlap > 0:
+                held[t["speaker"]] = held.get(t["speaker"], 0.0) + overlap
+        if not held:
+            middle = (start_s + end_s) / 2
+            near = min(manifest["turns"],
+                       key=lambda t: abs((t["start_s"] + t["end_s"]) / 2 - middle))  # fmt: skip
+            return {near["speaker"]}
+        most = max(held.values())
+        return {sp for sp, time in held.items() if time == most}
+
 
 def use_cached_transcripts(container: Container, transcripts: Sequence[Path]) -> None:
     """Let the ingestor take Whisper's output from ``transcript.json`` when the audio hash
@@ -89,7 +108,7 @@ def claim_check(
 
     fallback = [Cited(c.media_id, c.start_s, c.end_s) for c in citations]
     pairs = sentence_citations(answer, CITATION_RE, resolve, fallback)
-    return check_claims(pairs, lib.reference)
+    return check_claims(pairs, lib.reference, lib.speakers)
 
 
 def score_summaries(

@@ -16,7 +16,9 @@ expert wants …") must cite a line of one of the speakers it names, and when th
 asked about one speaker (``asked_speaker``) a sentence naming no one must cite that
 speaker's line. Otherwise it is re-cited to such a line that supports it, or dropped —
 even when the question says the name (the name is the user's framing, the attribution
-is not).
+is not). A sentence naming someone by a role no known speaker holds ("the user interface
+designer picked a fish", when nobody said who that is) is dropped, unless a line it cites
+names the role itself ("I'm the user interface designer").
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from pydantic import BaseModel
 
 from graphs import claims
 from graphs.mediatime import CLOCK, format_span, parse_clock
-from graphs.speakers import KnownSpeaker, named_in
+from graphs.speakers import KnownSpeaker, named_in, roles_named
+from graphs.words import STOP_WORDS, WORD_RE, content_words
 
 CITATION_RE = re.compile(
     rf"\[\s*(?P<title>[^\[\]@]+?)\s*@\s*(?P<start>{CLOCK})\s*"
@@ -48,7 +51,6 @@ SENTENCE_END = re.compile(
 )
 # \w alone splits Indic words at their vowel signs (combining marks are not \w): add
 # the Indic blocks U+0900–U+0DFF, minus the danda punctuation U+0964/U+0965.
-WORD_RE = re.compile(r"[\w\u0900-\u0963\u0966-\u0dff]+")
 MIN_SUPPORT_WORDS = 2  # shared content words for lexical support
 
 
@@ -279,6 +281,17 @@ def _repair_support(
     return None
 
 
+def _unheld_role(body: str, chosen: Sequence[Evidence]) -> bool:
+    """``body`` says who by a role no known speaker holds ("The user interface designer
+    picked a fish"), and no cited line names that role itself: nothing says who that is."""
+    lines = [set(content_words(ev.text)) for ev in chosen]
+    for role in roles_named(body, STOP_WORDS):
+        words = set(content_words(role.removesuffix("'s")))
+        if words and not any(words <= said for said in lines):
+            return True
+    return False
+
+
 def _speakers(evidence: Sequence[Evidence], known: Sequence[KnownSpeaker]) -> list[KnownSpeaker]:
     """The speakers an answer may name: those known for the media, and every evidence
     line's speaker."""
@@ -333,10 +346,12 @@ def validate_answer(
             continue
         if not chosen and (ev := _support(body, evidence)) is not None:
             chosen.append(ev)
+        who = named_in(body, known) if known else set()
+        if not who and asked_speaker:
+            who = {asked_speaker}
+        if not who and _unheld_role(body, chosen):
+            continue  # who said it, by a role: nothing supports that (cited or not)
         if chosen:
-            who = named_in(body, known) if known else set()
-            if not who and asked_speaker:
-                who = {asked_speaker}
             repaired = _repair_support(body, chosen, evidence, question, who)
             if repaired is None:
                 continue

@@ -30,6 +30,8 @@ from num_to_words import num_to_word
 from text_to_num import alpha2digit
 from wordfreq import zipf_frequency
 
+from graphs.words import WORD_RE
+
 # the languages whose number words are read back (the spoken answers use the same)
 INDIC_NUMBER_LANGS = ("hi", "ta", "te", "bn", "mr", "gu", "kn", "ml", "pa")
 
@@ -44,7 +46,6 @@ _NUMBER_RE = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?![\w])
 _CLOCK_RE = re.compile(r"\b\d{1,2}(?::\d{2}){1,2}\b")
 _QUOTED_RE = re.compile(r"[\"“”«»„]([^\"“”«»„]{2,80})[\"“”«»„]")
 _LATIN_WORD_RE = re.compile(r"[A-Za-z][A-Za-z'\-]*")
-_WORD_RE = re.compile(r"[\w\u0900-\u0963\u0966-\u0dff]+")
 _FILLER = frozenset((
     "a", "an", "the", "and", "or", "but", "of", "to", "in", "on", "at", "for", "with", "by",
     "from", "as", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this",
@@ -123,7 +124,7 @@ def numbers_in(text: str) -> frozenset[str]:
 
 
 def _words(text: str) -> set[str]:
-    return {w.lower() for w in _WORD_RE.findall(_fold(text))}
+    return {w.lower() for w in WORD_RE.findall(_fold(text))}
 
 
 def _stem(word: str) -> str:

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 from langchain_core.language_models import BaseChatModel
 from langgraph.config import get_stream_writer
 
-from graphs.citations import CITATION_RE, SENTENCE_END, WORD_RE, Evidence, validate_answer
+from graphs.citations import CITATION_RE, SENTENCE_END, Evidence, validate_answer
 from graphs.extractive import QUOTABLE, RelevanceGate, asks, extractive_answer, stem, trusted
 from graphs.language import REFUSALS, detect_language
 from graphs.llm import LengthLimitError, LLMError, json_call, llm_error
@@ -56,7 +56,7 @@ from graphs.tools import (
     Tools,
     approx_tokens,
 )
-from graphs.words import STOP_WORDS, content_words
+from graphs.words import STOP_WORDS, WORD_RE, content_words
 
 Writer = Callable[[dict[str, Any]], None]
 T = TypeVar("T")

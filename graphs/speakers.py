@@ -233,6 +233,39 @@ def _role_modifier(token: _Token, stop_words: Collection[str]) -> bool:
     return token.norm in _ROLE_WORDS
 
 
+def _role_spans(
+    text: str, stop_words: Collection[str], *, keep_asked_names: bool = False
+) -> list[tuple[int, int]]:
+    """Where ``text`` (already :func:`_normal`) names people by role, as (start, end)
+    offsets (see :func:`without_roles`); ``keep_asked_names``: not a role asked the name
+    of ("the designer's name")."""
+    tokens = _tokens(text)
+    spans: list[tuple[int, int]] = []
+    for i, tok in enumerate(tokens):
+        if not _role_head(tok):
+            continue
+        after = [t.norm for t in tokens[i + 1 : i + 3]]
+        if keep_asked_names and after[:1] and (
+            after[0] in _NAME_WORDS or after[1:] and after[1] in _NAME_WORDS and len(after[0]) <= 2
+        ):
+            continue  # "the designer's name": their self-introduction is the answer
+        first = _role_start(text, tokens, i, stop_words)
+        before = first - 1
+        if before >= 0 and tokens[before].norm in _DETERMINERS and _joined(text, tokens, before):
+            first = before
+        elif tok.norm.isascii():
+            continue  # "become a pleasant person": an English role is "the …", "our …"
+        end = tok.end + 2 if text[tok.end : tok.end + 2] == "'s" else tok.end
+        spans.append((tokens[first].start, end))
+    return spans
+
+
+def roles_named(text: str, stop_words: Collection[str]) -> list[str]:
+    """The roles ``text`` names people by ("the user interface designer"), as written."""
+    text = _normal(text)
+    return [text[a:b] for a, b in _role_spans(text, stop_words)]
+
+
 def without_roles(question: str, stop_words: Collection[str]) -> str:
     """The question minus the people it refers to by role ("Which animal did the industrial
     designer draw?" → "Which animal did draw?"), for the search: the answering line is the
@@ -245,26 +278,7 @@ def without_roles(question: str, stop_words: Collection[str]) -> str:
     A role asked the name of ("the designer's name", "डिज़ाइनर का नाम") stays: then the
     self-introduction is the answer. Nothing else is left → unchanged."""
     text = _normal(question)
-    tokens = _tokens(text)
-
-    def joined(a: int, b: int) -> bool:  # only spaces between tokens a and b = a + 1
-        return _joined(text, tokens, a)
-
-    cuts: list[tuple[int, int]] = []
-    for i, tok in enumerate(tokens):
-        if not _role_head(tok):
-            continue
-        after = [t.norm for t in tokens[i + 1 : i + 3]]
-        if after[:1] and (after[0] in _NAME_WORDS or after[1:] and after[1] in _NAME_WORDS
-                          and len(after[0]) <= 2):  # fmt: skip
-            continue  # "the designer's name": their self-introduction is the answer
-        first = _role_start(text, tokens, i, stop_words)
-        if first > 0 and tokens[first - 1].norm in _DETERMINERS and joined(first - 1, first):
-            first -= 1
-        elif tok.norm.isascii():
-            continue  # "become a pleasant person": an English role is "the …", "our …"
-        end = tok.end + 2 if text[tok.end : tok.end + 2] == "'s" else tok.end
-        cuts.append((tokens[first].start, end))
+    cuts = _role_spans(text, stop_words, keep_asked_names=True)
     if not cuts:
         return question
     out, at = [], 0

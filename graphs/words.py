@@ -6,7 +6,10 @@ shared by a question and a line is a sign the line is about the question.
 
 from __future__ import annotations
 
-from graphs.citations import WORD_RE
+import re
+
+# a word of any script ChronoRAG answers in (Indic vowel signs and viramas included)
+WORD_RE = re.compile(r"[\w\u0900-\u0963\u0966-\u0dff]+")
 
 STOP_WORDS = {
     "what",

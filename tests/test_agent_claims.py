@@ -7,6 +7,7 @@ import pytest
 
 from graphs import claims
 from graphs.citations import Evidence, validate_answer
+from graphs.speakers import KnownSpeaker
 
 PRICE = Evidence(
     media_id="m1", title="Kick-off", source="speech", start_s=60, end_s=77,
@@ -63,13 +64,25 @@ def test_invented_object_is_dropped_and_supported_sentence_kept() -> None:
     assert [(c.start_s, c.end_s) for c in cites] == [(60, 77)]
 
 
-def test_supported_object_is_kept() -> None:
+def test_supported_object_is_kept_when_the_role_is_known() -> None:
     answer = "The user interface designer chose a dolphin [Kick-off @ 05:00–05:12]."
-    text, cites = validate_answer(
-        answer, EVIDENCE, question="Which animal did the user interface designer choose?"
-    )
+    question = "Which animal did the user interface designer choose?"
+    said = [ev.model_copy(update={"speaker": "S3"}) for ev in EVIDENCE]
+    designer = [KnownSpeaker("S3", ("user interface designer",))]
+    text, cites = validate_answer(answer, said, question=question, speakers=designer)
     assert "dolphin" in text
     assert [(c.start_s, c.end_s) for c in cites] == [(300, 312)]
+    # nobody is known to be the designer, and the line does not say it: who chose the
+    # dolphin is a claim nothing supports (the "the designer chose a cat")
+    for evidence, speakers in ((said, []), (EVIDENCE, [])):
+        assert validate_answer(answer, evidence, question=question, speakers=speakers) == ("", [])
+    # uncited in another language (the best evidence would stand in): still nobody's role
+    tamil = "மார்க்கெட்டிங் நிபுணர் ஒரு டால்பினை வரைந்தார்"  # the marketing expert drew a dolphin
+    assert validate_answer(tamil, EVIDENCE, fallback=True, question=question) == ("", [])
+    # a line that names the role itself supports it
+    intro = ANIMAL.model_copy(update={"text": "as the user interface designer I'd draw a dolphin"})
+    text, _ = validate_answer(answer, [intro, PRICE], question=question)
+    assert "dolphin" in text
 
 
 def test_names_match_by_ear_but_invented_names_do_not() -> None:

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from evals.claims import Cited, check_claims, names, numbers, sentence_citations
+from evals.meeting_eval import MeetingLibrary
 from evals.metrics import (
     AskScore,
     ItemResult,
@@ -101,6 +102,42 @@ def test_unsupported_claims_against_the_cited_turns():
     result = check_claims(sentences, _reference)
     assert (result.claims, result.unsupported) == (6, 3)
     assert [d["missing"] for d in result.details] == [["1000"], ["Caramel"], ["12"]]
+
+
+def _speakers(media_id, start, end):
+    """Who holds most of the span (what MeetingLibrary.speakers gives)."""
+    held = {spk: min(end, e) - max(start, s) for s, e, spk, _ in REFERENCE.get(media_id, [])}
+    held = {spk: t for spk, t in held.items() if t > 0}
+    return {max(held, key=held.get)} if held else set()
+
+
+def test_who_said_it_by_role_must_be_who_spoke_the_cited_turn():
+    sentences = [
+        ("The marketing expert's cat is called Caramel.", [Cited("m", 12.0, 15.0)]),  # right
+        ("The industrial designer said it will beep.", [Cited("m", 61.0, 65.0)]),  # right
+        ("The user interface designer picked a fish.", [Cited("m", 61.0, 65.0)]),  # wrong
+        ("Marketing wants it to beep.", [Cited("m", 61.0, 65.0)]),  # wrong: the designer
+        ("The marketing plan says it will beep.", [Cited("m", 61.0, 65.0)]),  # no role named
+        ("यूज़र इंटरफ़ेस डिज़ाइनर ने मछली चुनी।", [Cited("m", 61.0, 65.0)]),  # Hindi, wrong
+        ("The project manager or the designer wants 25 euros.", [Cited("m", 1.0, 9.0)]),
+    ]
+    result = check_claims(sentences, _reference, _speakers)
+    assert (result.claims, result.unsupported) == (6, 3)  # the marketing plan claims nothing
+    assert [d["missing"] for d in result.details] == [
+        ["role: User Interface"], ["role: Marketing"], ["role: User Interface"]
+    ]
+    # without who said what, roles are not claims (the short set has no speakers)
+    assert check_claims(sentences, _reference).claims == 2
+
+
+def test_who_said_a_span_is_the_speaker_holding_most_of_it():
+    turns = [{"speaker": spk, "text": text, "start_s": s, "end_s": e}
+             for s, e, spk, text in REFERENCE["m"]]  # fmt: skip
+    lib = MeetingLibrary(manifests={"m": {"meeting": "M", "turns": turns}})
+    assert lib.speakers("m", 8.0, 18.0) == {"Marketing"}  # 2 s of PM, 7.5 s of Marketing
+    assert lib.speakers("m", 9.0, 11.5) == {"Project Manager", "Marketing"}  # 1 s each
+    assert lib.speakers("m", 30.0, 31.0) == {"Marketing"}  # in a silence: the nearest turn
+    assert lib.speakers("other", 0.0, 5.0) == set()
 
 
 def test_pad_lets_a_citation_end_just_before_the_turn():
