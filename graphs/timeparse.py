@@ -233,11 +233,15 @@ class TimeQuery:
         return (self.start_s or 0.0), self.end_s
 
     def remainder(self, question: str) -> str:
-        """``question`` without the recognised time phrases (for the search query)."""
+        """``question`` without the recognised time phrases (for the search query), its
+        closing question mark kept (the embedder reads a question differently without it);
+        "" when no word is left."""
         out = question
         for phrase in self.matched:
             out = out.replace(phrase, " ")
-        return re.sub(r"\s+", " ", out).strip(" ?.!,।")
+        out = re.sub(r"\s+([?.!,।])", r"\1", re.sub(r"\s+", " ", out))
+        out = re.sub(r"[,\s]+(?=[?.!।]$)", "", out.strip(" ,"))
+        return out if re.search(r"\w", out) else ""
 
 
 def _amount(num: str | None) -> float:
