@@ -211,7 +211,7 @@ def search(
 ) -> None:
     """Hybrid search over what was said and shown, with time filters.
 
-    Without --speaker, a query naming a speaker of the --media-id searched ("what did the
+    Without --speaker, a query naming a speaker of the one --media-id searched ("what did the
     marketing expert draw") keeps to that speaker's lines."""
     from vectorstore.schema import SearchRequest
 

@@ -122,7 +122,8 @@ def build_server(container: Container) -> MCPServer:
         speaker: Annotated[
             str | None,
             Field(description="Only this speaker. Without it, a query naming a speaker of the "
-                  "media_ids searched (\"what did the marketing expert say\") keeps to theirs."),
+                  "one recording in media_ids (\"what did the marketing expert say\") keeps "
+                  "to theirs."),
         ] = None,
         limit: Annotated[int, Field(ge=1, le=100)] = 5,
     ) -> str:

@@ -2,20 +2,23 @@
 
 "What did the marketing expert draw?" is about who speaks, not what is said. The answer
 ("A sheep.") rarely says the role; self-introductions do, so searched as typed the role
-pulls in "I'm the marketing expert" instead. The API, the CLI, MCP and the retrievers
-therefore read the query the way the agent's first search does
+pulls in "I'm the marketing expert" instead. The API, the CLI, MCP, the retrievers and the
+web page therefore read the query with the agent's speaker rules
 (:func:`graphs.speakers.speaker_query`):
 
 - a speaker it names unambiguously — by the label the index carries, a proposed name or
-  role, "speaker 2" — among the speakers of the media searched becomes the speaker filter,
-  and the words that named them leave the query;
+  role, "speaker 2", a Hindi or Tamil role — becomes the speaker filter, and the words
+  that named them leave the query. Words that only qualify a role ("the project
+  deadline", "the marketing budget") name no one;
 - a role it names leaves the query even when no speaker is known to hold it;
 - a request that sets ``speaker`` itself is searched exactly as given.
 
-Speakers are per recording (``S2`` of one meeting is not ``S2`` of another), so a name
-or role is matched only when the search is limited to media (``media_ids``); a search
-over the whole library drops role words only. The long-meeting eval measured it (pointed
-questions, clear voices, seek en/hi/ta: dev 0.375/0.312/0.250 → 0.562/0.375/0.375).
+Speakers are read only when the search is limited to one ready recording: its labels mean
+one person each, while ``S1`` of two meetings are two people. Otherwise only role words
+leave the query. Unlike the agent, search does not fall back to everyone's lines when the
+speaker's lines do not match (the caller asked for that speaker; the reply's ``speaker``
+says whose lines these are). The long-meeting eval measured it (pointed questions, clear
+voices, seek en/hi/ta: dev 0.375/0.312/0.250 → 0.562/0.375/0.375).
 """
 
 from __future__ import annotations
@@ -48,8 +51,10 @@ class SpeakerSearch:
     def find(self, req: SearchRequest) -> Found:
         if req.speaker is not None:
             return Found(self.search.search(req), req.query, req.speaker)
-        ready = [m for m in dict.fromkeys(req.media_ids or ()) if self.search.registry.is_ready(m)]
-        known = [sp for m in ready for sp in self.speakers.speakers(m)]
+        media = list(dict.fromkeys(req.media_ids or ()))
+        # one recording: its speaker labels mean one person each (S1 of two meetings do not)
+        one = len(media) == 1 and self.search.registry.is_ready(media[0])
+        known = list(self.speakers.speakers(media[0])) if one else []
         asked = speaker_query(req.query, known, STOP_WORDS)
         read = req.model_copy(update={"query": asked.query, "speaker": asked.speaker})
         return Found(self.search.search(read), asked.query, asked.speaker, asked.mention)

@@ -41,16 +41,22 @@ _QUOTED = re.compile(r"[\"“”„«»]([^\"“”„«»]{2,400})[\"“”„�
 # is supported when this share of its words is in the reference (all, for 1–3 words).
 QUOTE_MATCH = 0.7
 _SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9}
-# The meetings' roles (the manifests' speakers) as answers name them. A field alone is a
-# role only as the sentence's subject ("Marketing wanted …"), not "the marketing plan" or
-# "the user interface should be simple"
+# The meetings' roles (the manifests' speakers) as answers name them, in English, Hindi
+# (with and without the nukta) and Tamil (without the final virama, so inflected forms
+# such as டிசைனரின் match). A field alone is a role only as the sentence's subject
+# ("Marketing wanted …"), not "Marketing research shows …" or "the marketing plan"
+_NOT_A_ROLE_NEXT = r"(?!\s+(?:research|plan|budget|strategy|team|department|design|concept)s?\b)"
 ROLE_PHRASES = {
-    "Project Manager": r"(?i:\bproject manager)|प्रोजेक्ट मैनेजर|ப்ராஜெக்ட் மேனேஜர்",
-    "Marketing": r"(?i:\bmarketing (?:expert|person|manager|specialist))|^Marketing\b"
-                 r"|मार्केटिंग (?:विशेषज्ञ|एक्सपर्ट|वाले)|மார்க்கெட்டிங் (?:நிபுண|உறுப்பினர்)",
-    "Industrial Designer": r"(?i:\bindustrial designer)|इंडस्ट्रियल डिज़ाइनर|இண்டஸ்ட்ரியல் டிசைனர்",
-    "User Interface": r"(?i:\b(?:user )?interface designer|\bUI designer)|^User Interface\b"
-                      r"|यूज़र इंटरफ़ेस डिज़ाइनर|யூசர் இன்டர்ஃபேஸ் டிசைனர்",
+    "Project Manager": r"(?i:\bproject manager)|प्रोजेक्ट मैनेजर|परियोजना प्रबंधक"
+                       r"|ப்ராஜெக்ட் மேனேஜர|திட்ட மேலாளர",
+    "Marketing": rf"(?i:\bmarketing (?:expert|person|manager|specialist|lead))|^Marketing\b"
+                 rf"{_NOT_A_ROLE_NEXT}|मार्केटिंग (?:विशेषज्ञ|एक्सपर्ट|वाले)"
+                 r"|மார்(?:க்)?கெட்டிங் (?:நிபுண|உறுப்பின)",
+    "Industrial Designer": r"(?i:\bindustrial designer)|इंडस्ट्रियल डि(?:ज़|ज)ाइनर"
+                           r"|இ(?:ண்|ன்)டஸ்ட்ரியல் டிசைன",
+    "User Interface": rf"(?i:\b(?:user )?interface designer|\bUI designer)|^User Interface\b"
+                      rf"{_NOT_A_ROLE_NEXT}|यू(?:ज़|ज)र इंटर(?:फ़|फ)ेस डि(?:ज़|ज)ाइनर"
+                      r"|யூசர் இன்டர்ஃபேஸ் டிசைன",
 }  # fmt: skip
 _ROLE_RES = {role: re.compile(pattern) for role, pattern in ROLE_PHRASES.items()}
 

@@ -49,8 +49,6 @@ DOC_CITATION_RE = re.compile(
 SENTENCE_END = re.compile(
     r"(?<=[.!?।])(?<!\b[A-HJ-Z]\.)(?<!\b(?:Mr|Ms|Dr|St)\.)(?<!\bMrs\.)\s+(?![^\[\]]*\])"
 )
-# \w alone splits Indic words at their vowel signs (combining marks are not \w): add
-# the Indic blocks U+0900–U+0DFF, minus the danda punctuation U+0964/U+0965.
 MIN_SUPPORT_WORDS = 2  # shared content words for lexical support
 
 
@@ -283,11 +281,15 @@ def _repair_support(
 
 def _unheld_role(body: str, chosen: Sequence[Evidence]) -> bool:
     """``body`` says who by a role no known speaker holds ("The user interface designer
-    picked a fish"), and no cited line names that role itself: nothing says who that is."""
+    picked a fish"), and no cited line names that role itself: nothing says who that is.
+    The role is compared word for word, so a Hindi or Tamil role is never found in an
+    English line: such a sentence goes."""
     lines = [set(content_words(ev.text)) for ev in chosen]
     for role in roles_named(body, STOP_WORDS):
         words = set(content_words(role.removesuffix("'s")))
-        if words and not any(words <= said for said in lines):
+        # a role with what qualifies it ("the user interface designer"), not a bare noun
+        # that may name anyone ("the designer", "सदस्यों": the members)
+        if len(words) >= 2 and not any(words <= said for said in lines):
             return True
     return False
 

@@ -284,14 +284,15 @@ class AgentNodes:
 
     def _quotable(self, state: AgentState, *, to_quote: bool = False) -> Evidence | None:
         """The best evidence line that plainly answers the question (extractive gate);
-        ``to_quote``: only lines heard clearly enough to quote."""
-        evidence = [ev for ev in _evidence(state)
-                    if not to_quote or trusted(ev) and not asks(ev.text)]  # fmt: skip
+        ``to_quote``: only lines heard clearly enough to quote, and none that asks."""
+        evidence = [ev for ev in _evidence(state) if not to_quote or trusted(ev)]
         if state.get("windowed") and not content_words(state["query"]):
             # "what was said in the first minute": the window itself is the answer
             lines = sorted((ev for ev in evidence if ev.source in QUOTABLE), key=lambda e: e.rank)
             return lines[0] if lines else None
-        return self.gate.best(state["query"], evidence)
+        # a line that asks shares the question's words but answers nothing
+        return self.gate.best(state["query"], [ev for ev in evidence
+                                               if not to_quote or not asks(ev.text)])  # fmt: skip
 
     def route(self, state: AgentState) -> str:
         if state.get("steps", 0) >= self.config.max_steps:

@@ -292,6 +292,26 @@ def without_roles(question: str, stop_words: Collection[str]) -> str:
     return stripped if left else question
 
 
+def _only_role_modifiers(mention: str, speakers: Sequence[KnownSpeaker]) -> bool:
+    """``mention`` is only some of the words of a role ("the project" of "the project
+    deadline" for the project manager): the topic, not a person. A mention naming someone
+    has a role's head ("the marketing expert"), a whole role ("the user interface",
+    proposed as the field alone), a role written like a name ("User Interface's
+    opinions", as QMSum writes them) or a word of a name or id. Proposed roles are the
+    lower-case aliases."""
+    tokens = [t for t in _tokens(_normal(mention)) if t.norm not in _DETERMINERS]
+    words = [t.norm for t in tokens]
+    if not words or any(_role_head(t) for t in tokens):
+        return False
+    if all(t.text[:1].isupper() for t in tokens):
+        return False
+    roles = [alias.split() for sp in speakers for alias in sp.aliases
+             if alias == alias.casefold() and not alias.startswith("speaker ")]  # fmt: skip
+    if words in roles:
+        return False
+    return all(any(w in role for role in roles) for w in words)
+
+
 @dataclass(frozen=True)
 class SpeakerQuery:
     """A search query read for the people it names: whose lines to search, and for what."""
@@ -308,9 +328,10 @@ def speaker_query(
     names unambiguously (:func:`match_speaker`) becomes the filter and leaves the words
     (:func:`without_mention`); a role it names leaves the words either way
     (:func:`without_roles`: answers rarely say the speaker's role, introductions do)."""
+    speakers = list(speakers)
     searched = without_roles(query, stop_words)
     said = match_speaker(query, speakers)
-    if said.label is None:
+    if said.label is None or _only_role_modifiers(said.mention, speakers):
         return SpeakerQuery(None, "", searched)
     return SpeakerQuery(said.label, said.mention, without_mention(searched, said) or searched)
 

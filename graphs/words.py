@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 
-# a word of any script ChronoRAG answers in (Indic vowel signs and viramas included)
+# a word of any script ChronoRAG answers in: \w alone splits Indic words at their vowel
+# signs (combining marks are not \w), so the Indic blocks U+0900–U+0DFF are added, minus the
+# danda punctuation U+0964/U+0965
 WORD_RE = re.compile(r"[\w\u0900-\u0963\u0966-\u0dff]+")
 
 STOP_WORDS = {

@@ -74,8 +74,12 @@ def test_supported_object_is_kept_when_the_role_is_known() -> None:
     assert [(c.start_s, c.end_s) for c in cites] == [(300, 312)]
     # nobody is known to be the designer, and the line does not say it: who chose the
     # dolphin is a claim nothing supports (the "the designer chose a cat")
-    for evidence, speakers in ((said, []), (EVIDENCE, [])):
+    other = [KnownSpeaker("S3", ("industrial designer",))]  # S3 holds another role
+    for evidence, speakers in ((said, []), (EVIDENCE, []), (said, other)):
         assert validate_answer(answer, evidence, question=question, speakers=speakers) == ("", [])
+    # a bare noun names no one in particular: "the members" is no attribution to check
+    members = "सभी सदस्यों ने डॉल्फ़िन चुनी [Kick-off @ 05:00–05:12]।"  # all members chose a dolphin
+    assert validate_answer(members, EVIDENCE, fallback=True, question=question)[1]
     # uncited in another language (the best evidence would stand in): still nobody's role
     tamil = "மார்க்கெட்டிங் நிபுணர் ஒரு டால்பினை வரைந்தார்"  # the marketing expert drew a dolphin
     assert validate_answer(tamil, EVIDENCE, fallback=True, question=question) == ("", [])

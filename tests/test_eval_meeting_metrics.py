@@ -104,11 +104,10 @@ def test_unsupported_claims_against_the_cited_turns():
     assert [d["missing"] for d in result.details] == [["1000"], ["Caramel"], ["12"]]
 
 
-def _speakers(media_id, start, end):
-    """Who holds most of the span (what MeetingLibrary.speakers gives)."""
-    held = {spk: min(end, e) - max(start, s) for s, e, spk, _ in REFERENCE.get(media_id, [])}
-    held = {spk: t for spk, t in held.items() if t > 0}
-    return {max(held, key=held.get)} if held else set()
+def _library() -> MeetingLibrary:
+    turns = [{"speaker": spk, "text": text, "start_s": s, "end_s": e}
+             for s, e, spk, text in REFERENCE["m"]]  # fmt: skip
+    return MeetingLibrary(manifests={"m": {"meeting": "M", "turns": turns}})
 
 
 def test_who_said_it_by_role_must_be_who_spoke_the_cited_turn():
@@ -121,7 +120,7 @@ def test_who_said_it_by_role_must_be_who_spoke_the_cited_turn():
         ("यूज़र इंटरफ़ेस डिज़ाइनर ने मछली चुनी।", [Cited("m", 61.0, 65.0)]),  # Hindi, wrong
         ("The project manager or the designer wants 25 euros.", [Cited("m", 1.0, 9.0)]),
     ]
-    result = check_claims(sentences, _reference, _speakers)
+    result = check_claims(sentences, _reference, _library().speakers)
     assert (result.claims, result.unsupported) == (6, 3)  # the marketing plan claims nothing
     assert [d["missing"] for d in result.details] == [
         ["role: User Interface"], ["role: Marketing"], ["role: User Interface"]
@@ -131,9 +130,7 @@ def test_who_said_it_by_role_must_be_who_spoke_the_cited_turn():
 
 
 def test_who_said_a_span_is_the_speaker_holding_most_of_it():
-    turns = [{"speaker": spk, "text": text, "start_s": s, "end_s": e}
-             for s, e, spk, text in REFERENCE["m"]]  # fmt: skip
-    lib = MeetingLibrary(manifests={"m": {"meeting": "M", "turns": turns}})
+    lib = _library()
     assert lib.speakers("m", 8.0, 18.0) == {"Marketing"}  # 2 s of PM, 7.5 s of Marketing
     assert lib.speakers("m", 9.0, 11.5) == {"Project Manager", "Marketing"}  # 1 s each
     assert lib.speakers("m", 30.0, 31.0) == {"Marketing"}  # in a silence: the nearest turn

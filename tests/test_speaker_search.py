@@ -22,7 +22,7 @@ from vectorstore.search import MediaSearch
 
 pytestmark = pytest.mark.slow
 
-MEETING, INGESTING = "1111aaaa2222bbbb", "3333cccc4444dddd"
+MEETING, INGESTING, OTHER = "1111aaaa2222bbbb", "3333cccc4444dddd", "5555eeee6666ffff"
 LINES = [  # (start, speaker, text): S1 and S2 introduce themselves, S3 does not
     (0, "S1", "Hi everyone, I'm Chiara, the marketing expert on this project."),
     (5, "S2", "And I'll be the project manager, so I'll lead us through the agenda."),
@@ -33,6 +33,18 @@ LINES = [  # (start, speaker, text): S1 and S2 introduce themselves, S3 does not
     (30, "S3", "I sketched a little turtle with its shell."),
 ]
 SHEEP = LINES[4][2]
+
+
+class ReadLog:
+    """The real directory, noting which media items' speakers were read."""
+
+    def __init__(self, directory: TranscriptSpeakers) -> None:
+        self.directory = directory
+        self.read: list[str] = []
+
+    def speakers(self, media_id: str) -> tuple[KnownSpeaker, ...]:
+        self.read.append(media_id)
+        return self.directory.speakers(media_id)
 
 
 def _chunks(media_id: str) -> list[Chunk]:
@@ -48,7 +60,8 @@ def search(
 ) -> Iterator[SpeakerSearch]:
     index = open_index(request.param, tmp_path / "index", e5)
     registry = registry_with(
-        tmp_path / "registry.sqlite3", {MEETING: "Kickoff", INGESTING: "Kickoff copy"}
+        tmp_path / "registry.sqlite3",
+        {MEETING: "Kickoff", INGESTING: "Kickoff copy", OTHER: "Another meeting"},
     )
     store = TranscriptStore(tmp_path / "transcripts")
     segments = [TranscriptSegment(start_s=t, end_s=t + 5, speaker=sp, text=text)
@@ -56,9 +69,16 @@ def search(
     for media_id in (MEETING, INGESTING):
         store.save(MediaTranscript(media_id=media_id, segments=segments))
         index.upsert(_chunks(media_id))
+    # another meeting: its S1 introduces no one and draws a cat
+    store.save(MediaTranscript(media_id=OTHER, segments=[
+        TranscriptSegment(start_s=0, end_s=5, speaker="S1", text="I drew a cat with whiskers."),
+    ]))  # fmt: skip
+    index.upsert([Chunk(media_id=OTHER, source="speech", start_s=0, end_s=5, speaker="S1",
+                        text="I drew a cat with whiskers.")])  # fmt: skip
     registry.update_media(MEETING, status="ready", chunks=len(LINES))
+    registry.update_media(OTHER, status="ready", chunks=1)
     registry.update_media(INGESTING, status="running", stage="embed", progress=0.5)
-    yield SpeakerSearch(MediaSearch(index, registry), TranscriptSpeakers(store))
+    yield SpeakerSearch(MediaSearch(index, registry), ReadLog(TranscriptSpeakers(store)))
     index.close()
     registry.close()
 
@@ -94,20 +114,30 @@ def test_a_speaker_the_request_sets_is_searched_as_given(search: SpeakerSearch) 
     assert found.hits and {h.speaker for h in found.hits} == {"S2"}
 
 
-def test_speakers_are_read_only_for_ready_media_named_in_the_request(
-    search: SpeakerSearch,
-) -> None:
-    # the whole library: S1 of one meeting is not S1 of another, roles only leave the query
-    found = search.find(SearchRequest(query="What did the marketing expert draw?", limit=10))
-    assert (found.speaker, found.query) == (None, "What did draw?")
-    assert {h.speaker for h in found.hits} == {"S1", "S2", "S3"}
-    # an item still ingesting is not searched, and its speakers are not read either
-    ingesting = search.find(
-        SearchRequest(query="What did the marketing expert draw?", media_ids=[INGESTING])
-    )
-    assert (ingesting.speaker, ingesting.hits) == (None, [])
-    unknown = search.find(SearchRequest(query="What did Chiara say?", media_ids=["../../etc"]))
-    assert (unknown.speaker, unknown.hits) == (None, [])
+def test_speakers_are_read_only_for_one_ready_recording(search: SpeakerSearch) -> None:
+    asked = "What did the marketing expert draw?"
+    # the whole library, or two meetings: S1 of one is not S1 of the other (the other's S1
+    # drew a cat), so no one is matched and roles only leave the query
+    for media_ids in (None, [MEETING, OTHER]):
+        found = search.find(SearchRequest(query=asked, media_ids=media_ids, limit=10))
+        assert (found.speaker, found.query) == (None, "What did draw?")
+        assert {h.speaker for h in found.hits} == {"S1", "S2", "S3"}
+    # an item still ingesting is not searched, an unknown id names nothing: neither's
+    # speakers are read
+    for media_id in (INGESTING, "../../etc"):
+        found = search.find(SearchRequest(query=asked, media_ids=[media_id]))
+        assert (found.speaker, found.hits) == (None, [])
+    assert search.speakers.read == []
+    assert search.find(SearchRequest(query=asked, media_ids=[MEETING])).speaker == "S1"
+    assert search.speakers.read == [MEETING]
+
+
+def test_words_that_only_qualify_a_role_name_no_one(search: SpeakerSearch) -> None:
+    # "the project" of the project manager, "the marketing" of the marketing expert: topics
+    for query in ("What is the project deadline?", "How much is the marketing budget?"):
+        found = search.find(SearchRequest(query=query, media_ids=[MEETING], limit=10))
+        assert (found.speaker, found.query) == (None, query)
+        assert len({h.speaker for h in found.hits}) > 1
 
 
 def test_speaker_query_reads_names_roles_and_other_languages() -> None:
@@ -131,4 +161,13 @@ def test_speaker_query_reads_names_roles_and_other_languages() -> None:
     for query, (speaker, searched) in cases.items():
         got = speaker_query(query, known, STOP_WORDS)
         assert (got.speaker, got.query) == (speaker, searched), query
+    # part of a role is a topic ("the project deadline"); the whole of a role proposed as a
+    # field alone, or a role written like a name (QMSum's "User Interface"), names them
+    fields = [KnownSpeaker("S1", ("project manager",)), KnownSpeaker("S2", ("user interface",))]
+    for query, speaker in {
+        "What is the project deadline?": None,
+        "Which animal did the user interface designer choose?": "S2",
+        "Summarize User Interface's opinions towards the remote.": "S2",
+    }.items():
+        assert speaker_query(query, fields, STOP_WORDS).speaker == speaker, query
     assert speaker_query("What did Chiara say?", [], STOP_WORDS).speaker is None

@@ -89,7 +89,9 @@ class SearchIn(BaseModel):
 
 class SearchOut(BaseModel):
     hits: list[Hit]
-    query: str = Field(description="What was searched: the query minus the speaker it names")
+    query: str = Field(
+        description="What was searched: the query minus the roles and the speaker it names"
+    )
     speaker: str | None = Field(
         default=None,
         description="Whose lines these are: the request's speaker, or the one its query named",

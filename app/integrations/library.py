@@ -91,7 +91,7 @@ class SearchFilters:
 def search_hits(container: Container, query: str, filters: SearchFilters) -> list[Hit]:
     """Hybrid, time-filtered search over ready media; ``speaker`` keeps that speaker's
     lines only (the label search shows: ``S2``, or the name given to it), and without it
-    a query naming a speaker of the media searched keeps to theirs
+    a query naming a speaker of the one recording searched keeps to theirs
     (:mod:`app.speaker_search`)."""
     f = filters
     req = search_request(
