@@ -17,8 +17,9 @@ Speakers are read only when the search is limited to one ready recording: its la
 one person each, while ``S1`` of two meetings are two people. Otherwise only role words
 leave the query. Unlike the agent, search does not fall back to everyone's lines when the
 speaker's lines do not match (the caller asked for that speaker; the reply's ``speaker``
-says whose lines these are). The long-meeting eval measured it (pointed questions, clear
-voices, seek en/hi/ta: dev 0.375/0.312/0.250 → 0.562/0.375/0.375).
+says whose lines these are). Both go by :func:`graphs.speakers.named_speaker`. The
+long-meeting eval measured it (pointed questions, clear voices, seek en/hi/ta: dev
+0.375/0.312/0.250 → 0.562/0.375/0.375).
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ from graphs.speakers import (
     KnownSpeaker,
     SpeakerDirectory,
     SpeakerMatch,
-    match_speaker,
+    named_speaker,
     without_mention,
     without_roles,
 )
@@ -160,7 +160,7 @@ class AgentNodes:
         history = state.get("history") or []
         known = self._known_speakers(scope)
         kept_to: str | None = None  # the speaker whose lines the evidence keeps to
-        said = match_speaker(state["question"], known) if known else None
+        said = named_speaker(state["question"], known) if known else None
         speaker = said.label if said is not None else None
         tried = False  # the speaker's lines were searched (once per question)
         if said is not None and said.ambiguous:

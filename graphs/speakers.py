@@ -312,6 +312,17 @@ def _only_role_modifiers(mention: str, speakers: Sequence[KnownSpeaker]) -> bool
     return all(any(w in role for role in roles) for w in words)
 
 
+def named_speaker(query: str, speakers: Iterable[KnownSpeaker]) -> SpeakerMatch:
+    """The speaker ``query`` names (:func:`match_speaker`), unless the words that matched
+    only qualify a role and name a topic ("the project deadline" is not the project
+    manager): what the agent's and the search's speaker filters both go by."""
+    speakers = list(speakers)
+    said = match_speaker(query, speakers)
+    if said.label is not None and _only_role_modifiers(said.mention, speakers):
+        return SpeakerMatch(None)
+    return said
+
+
 @dataclass(frozen=True)
 class SpeakerQuery:
     """A search query read for the people it names: whose lines to search, and for what."""
@@ -325,13 +336,12 @@ def speaker_query(
     query: str, speakers: Iterable[KnownSpeaker], stop_words: Collection[str]
 ) -> SpeakerQuery:
     """``query`` as a search reads it, the way the agent's first search does: a speaker it
-    names unambiguously (:func:`match_speaker`) becomes the filter and leaves the words
+    names unambiguously (:func:`named_speaker`) becomes the filter and leaves the words
     (:func:`without_mention`); a role it names leaves the words either way
     (:func:`without_roles`: answers rarely say the speaker's role, introductions do)."""
-    speakers = list(speakers)
     searched = without_roles(query, stop_words)
-    said = match_speaker(query, speakers)
-    if said.label is None or _only_role_modifiers(said.mention, speakers):
+    said = named_speaker(query, speakers)
+    if said.label is None:
         return SpeakerQuery(None, "", searched)
     return SpeakerQuery(said.label, said.mention, without_mention(searched, said) or searched)
 

@@ -13,7 +13,14 @@ from pathlib import Path
 
 from app.speaker_directory import TranscriptSpeakers
 from graphs.citations import Evidence, validate_answer
-from graphs.speakers import KnownSpeaker, match_speaker, named_in, without_mention, without_roles
+from graphs.speakers import (
+    KnownSpeaker,
+    match_speaker,
+    named_in,
+    named_speaker,
+    without_mention,
+    without_roles,
+)
 from graphs.words import STOP_WORDS
 from ingestion.transcript_store import MediaTranscript, TranscriptSegment, TranscriptStore
 
@@ -99,6 +106,16 @@ def test_the_search_reads_a_question_without_the_roles_it_names() -> None:
     }
     for question, query in cases.items():
         assert without_roles(question, STOP_WORDS) == query
+
+
+def test_words_that_only_qualify_a_role_name_no_one() -> None:
+    # "the project" of the project manager, "the marketing" of the marketing expert: topics
+    for question in ("What is the project deadline?", "How much is the marketing budget?"):
+        assert match_speaker(question, MEETING).label is not None  # the words do match
+        assert named_speaker(question, MEETING).label is None, question
+    said = named_speaker("What did the project manager say about the deadline?", MEETING)
+    assert (said.label, said.mention) == ("Marco", "the project manager")
+    assert named_speaker("What did Chiara and Marco decide?", MEETING).ambiguous
 
 
 def test_no_speaker_named_filters_nothing() -> None:
