@@ -233,15 +233,11 @@ class TimeQuery:
         return (self.start_s or 0.0), self.end_s
 
     def remainder(self, question: str) -> str:
-        """``question`` without the recognised time phrases (for the search query), its
-        closing question mark kept (the embedder reads a question differently without it);
-        "" when no word is left."""
+        """``question`` without the recognised time phrases (for the search query)."""
         out = question
         for phrase in self.matched:
             out = out.replace(phrase, " ")
-        out = re.sub(r"\s+([?.!,।])", r"\1", re.sub(r"\s+", " ", out))
-        out = re.sub(r"[,\s]+(?=[?.!।]$)", "", out.strip(" ,"))
-        return out if re.search(r"\w", out) else ""
+        return re.sub(r"\s+", " ", out).strip(" ?.!,।")
 
 
 def _amount(num: str | None) -> float:
