@@ -74,11 +74,11 @@ def _meetings_dataset(
 
 
 def _print_table(console: Console, title: str, rows: dict[str, dict[str, Any]]) -> None:
-    from evals.report import fmt_value, metric_columns
+    from evals.report import fmt_value, table_columns
 
     if not rows:
         return
-    cols = metric_columns(next(iter(rows.values())))
+    cols = table_columns(rows)
     table = Table(title=title)
     table.add_column("group")
     for _, label in cols:
@@ -108,7 +108,8 @@ def eval_command(
     ] = None,
     groups: Annotated[
         list[str] | None,
-        typer.Option("--group", help="Meetings: only this group: pointed or qmsum (repeatable)."),
+        typer.Option("--group", help="Meetings: only this group: pointed, qmsum, "
+                     "unanswerable or fillets-nl (repeatable)."),
     ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write report.md, a PNG chart and JSON here.")
@@ -139,9 +140,12 @@ def eval_command(
     elif mode is EvalMode.summary:
         raise typer.BadParameter("--mode summary needs --set meetings", param_hint="--mode")
     try:
-        load_dataset(dataset)  # fail fast on a bad file, before any model loads
+        items = load_dataset(dataset)  # fail fast on a bad file, before any model loads
     except DatasetError as exc:
         raise typer.BadParameter(str(exc), param_hint="DATASET") from exc
+    if mode is EvalMode.search and all(i.scoring == "refuse" for i in items):
+        raise typer.BadParameter("unanswerable questions have nothing to find: their score is "
+                                 "the agent's refusal (--mode ask)", param_hint="--mode")
     container = Container(Settings())
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())

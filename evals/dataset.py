@@ -7,7 +7,9 @@ relative to the dataset file. Blank lines and lines starting with ``#`` are skip
 The long-meeting set (:mod:`evals.meetings`) adds optional fields: ``group`` (pointed,
 qmsum, fillets-nl), ``split`` (dev/test), ``meeting``, ``kind``, ``turns`` (answering turn
 refs), ``manifest`` (the recording's manifest, relative like ``media``), ``reference`` (a
-people-written answer) and ``scoring`` ("seek": exact moment, "span": a broad span).
+people-written answer) and ``scoring`` ("seek": exact moment, "span": a broad span,
+"refuse": a question the recording does not answer — no windows; the right answer is the
+agent's refusal).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 
 class DatasetError(ValueError):
@@ -28,7 +30,7 @@ class EvalItem(BaseModel):
 
     media: Path
     question: str = Field(min_length=1)
-    windows: list[tuple[float, float]] = Field(min_length=1)
+    windows: list[tuple[float, float]] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list)
     lang: str = "en"
     source: Literal["speech", "screen", "caption"] = "speech"
@@ -39,7 +41,7 @@ class EvalItem(BaseModel):
     turns: list[int | str] = Field(default_factory=list)
     manifest: Path | None = None
     reference: str | None = None
-    scoring: Literal["seek", "span"] = "seek"
+    scoring: Literal["seek", "span", "refuse"] = "seek"
 
     @field_validator("windows")
     @classmethod
@@ -48,6 +50,14 @@ class EvalItem(BaseModel):
             if start < 0 or end < start:
                 raise ValueError(f"window [{start}, {end}] must have 0 <= start <= end")
         return value
+
+    @model_validator(mode="after")
+    def _windows_match_scoring(self) -> EvalItem:
+        if self.scoring == "refuse" and self.windows:
+            raise ValueError("a question scored by refusal has no true windows")
+        if self.scoring != "refuse" and not self.windows:
+            raise ValueError("windows: at least one true window is needed")
+        return self
 
     @field_validator("question")
     @classmethod

@@ -8,8 +8,9 @@ transcriber (:mod:`evals.meeting_transcripts`). The real human recording is buil
 :mod:`evals.fillets`. Everything is cached by content hash: a second run only checks.
 
 Questions: ``evals/meetings_questions.jsonl`` (pointed, with exact answering turns, in
-English, Hindi and Tamil) and QMSum's own specific queries (broad spans). Both become
-``OUT/dataset-{dev,test,all}.jsonl`` lines for ``chronorag eval``.
+English, Hindi and Tamil; and ``unanswerable`` ones no meeting answers — a hotel, a
+salary, a cricket match — which the agent should refuse) and QMSum's own specific queries
+(broad spans). All become ``OUT/dataset-{dev,test,all}.jsonl`` lines for ``chronorag eval``.
 
 Split: DEV meetings are for tuning, TEST meetings for reporting (never tune on them).
 
@@ -39,6 +40,8 @@ from evals.meeting_speech import (
 
 SOURCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "qmsum-ami"
 QUESTIONS = Path(__file__).with_name("meetings_questions.jsonl")
+# the kind (and group) of a question the meeting does not answer: the agent should refuse
+UNANSWERABLE = "unanswerable"
 DEV = ("ES2008a", "IS1001a", "TS3003a", "ES2013a")
 TEST = ("ES2010a", "IS1004a", "IS1008a", "IS1008c", "TS3012a")
 VOICE_SETS = {
@@ -217,12 +220,15 @@ def dataset_lines(manifests: dict[str, Path], out_dir: Path,
         if meeting not in loaded:
             continue
         man = loaded[meeting]
+        unanswerable = q.get("kind") == UNANSWERABLE
         lines.append({
             "media": rel(meeting, man["audio"]), "question": q["question"],
             "windows": turn_windows(man, q["turns"]), "keywords": q.get("keywords", []),
-            "lang": q["lang"], "group": man.get("group", "pointed"), "split": man["split"],
+            "lang": q["lang"], "split": man["split"],
+            "group": UNANSWERABLE if unanswerable else man.get("group", "pointed"),
             "meeting": meeting, "kind": q.get("kind"), "turns": q["turns"],
-            "manifest": rel(meeting, "manifest.json"), "scoring": "seek",
+            "manifest": rel(meeting, "manifest.json"),
+            "scoring": "refuse" if unanswerable else "seek",
         })
     for meeting, man in loaded.items():
         for q in man.get("queries", []):

@@ -274,7 +274,7 @@ class ItemResult:
     split: str = ""  # dev / test
     length: str = ""  # media length bucket, e.g. "10–20 min"
     naive: SearchScore | None = None  # the naive baseline's search on the same question
-    scoring: str = "seek"  # "span": broad spans, scored by in_span
+    scoring: str = "seek"  # "span": broad spans, scored by in_span; "refuse": unanswerable
 
 
 def _mean(values: Iterable[float]) -> float:
@@ -305,7 +305,12 @@ def summarize(items: Sequence[ItemResult]) -> dict[str, Any]:
             ),
             naive_r1_iou50=_mean(i.naive.r1 for i in items if i.naive),
         )
-    asked = [i.ask for i in items if i.ask is not None]
+    # a question the media does not answer is scored by its refusal alone
+    unanswerable = [i.ask for i in items if i.ask is not None and i.scoring == "refuse"]
+    if unanswerable:
+        out["unanswerable"] = len(unanswerable)
+        out["false_answers"] = int(sum(1 - a.refused for a in unanswerable))
+    asked = [i.ask for i in items if i.ask is not None and i.scoring != "refuse"]
     if asked:
         kw = [a.keywords for a in asked if a.keywords is not None]
         total_citations = sum(a.citations for a in asked)

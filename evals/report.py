@@ -31,6 +31,8 @@ ASK_COLUMNS = [
 ]
 CLAIM_COLUMNS = [("key_fact", "key fact"), ("unsupported_claims", "unsupported"),
                  ("claims", "claims")]
+# questions the recording does not answer: how many got an answer instead of a refusal
+UNANSWERABLE_COLUMNS = [("unanswerable", "unanswerable"), ("false_answers", "answered")]
 # Extra breakdowns of the long-meeting set (key in the metrics, heading).
 MEETING_SECTIONS = [
     ("by_split", "split", "By split (dev: tuned on; test: reported)"),
@@ -71,12 +73,20 @@ def metric_columns(metrics: dict[str, Any]) -> list[tuple[str, str]]:
         cols += ASK_COLUMNS
     if "unsupported_claims" in metrics:
         cols += CLAIM_COLUMNS
+    if "unanswerable" in metrics:
+        cols += UNANSWERABLE_COLUMNS
     return cols
 
 
+def table_columns(rows: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
+    """The columns of a table of groups: every metric any group has."""
+    cols = list(dict.fromkeys(c for row in rows.values() for c in metric_columns(row)))
+    return cols or [("n", "n")]
+
+
 def metrics_table(rows: dict[str, dict[str, Any]], first: str) -> str:
-    """A Markdown table: one row per group, one column per metric present."""
-    cols = metric_columns(next(iter(rows.values()))) if rows else [("n", "n")]
+    """A Markdown table: one row per group, one column per metric any group has."""
+    cols = table_columns(rows)
     lines = [
         "| " + " | ".join([first] + [label for _, label in cols]) + " |",
         "|" + "---|" * (len(cols) + 1),
@@ -87,10 +97,14 @@ def metrics_table(rows: dict[str, dict[str, Any]], first: str) -> str:
     return "\n".join(lines)
 
 
-def _item_row(item: ItemResult) -> str:
+def _item_row(item: ItemResult, search_cells: int = 0) -> str:
+    """One question's row; ``search_cells`` dashes stand in for a search not run on it
+    (an unanswerable question has nothing to find)."""
     question = item.question.replace("|", "\\|")
     cells = [str(item.index + 1), item.lang, item.source, item.media, question]
-    if item.search is not None:
+    if item.search is None:
+        cells += ["–"] * search_cells
+    else:
         rank = item.search.rank
         cells += [str(rank) if rank else "–", f"{item.search.top_iou:.2f}"]
         if item.naive is not None:
@@ -98,8 +112,11 @@ def _item_row(item: ItemResult) -> str:
                       _yes(item.naive.in_span if item.scoring == "span" else item.naive.seek)]
     if item.ask is not None:
         kw = item.ask.keywords
+        cited = "yes" if item.ask.grounded else "no"
+        if item.scoring == "refuse":  # the right answer is a refusal
+            cited = "refused" if item.ask.refused else "answered"
         cells += [
-            "yes" if item.ask.grounded else "no",
+            cited,
             "–" if kw is None else f"{kw:.2f}",
             str(item.ask.invalid),
             f"{item.ask.latency_s:.1f}",
@@ -193,10 +210,12 @@ def render_markdown(result: EvalResult, chart_name: str | None = None) -> str:
     if chart_name:
         parts += [f"![per-language scores]({chart_name})", ""]
     head = ["#", "lang", "source", "media", "question"]
+    search_cells = 0
     if result.mode in ("search", "both"):
         head += ["rank", "top IoU"]
         if any(i.naive is not None for i in result.items):
             head += ["system hit", "naive hit"]
+        search_cells = len(head) - 5
     if result.mode in ("ask", "both"):
         head += ["cited hit", "keywords", "invalid", "latency s"]
         if any(i.ask is not None and i.ask.unsupported is not None for i in result.items):
@@ -206,7 +225,7 @@ def render_markdown(result: EvalResult, chart_name: str | None = None) -> str:
         "",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),
-        *(_item_row(i) for i in result.items),
+        *(_item_row(i, search_cells) for i in result.items),
         "",
     ]
     return "\n".join(parts)

@@ -308,7 +308,10 @@ def run_eval(
         assert library is not None
         wanted = list(dict.fromkeys(ids[i.media] for i in items))
         metrics_extra["summaries"] = score_summaries(container, library, wanted)
-    for n, item in enumerate(items if mode != "summary" else []):
+    # a question the media does not answer has nothing to find: only the agent's refusal
+    # scores it
+    questions = [i for i in items if mode != "search" or i.scoring != "refuse"]
+    for n, item in enumerate(questions if mode != "summary" else []):
         media_id = ids[item.media]
         res = ItemResult(
             index=n, question=item.question, media=item.media.name,
@@ -316,7 +319,7 @@ def run_eval(
             split=item.split or "", scoring=item.scoring,
             length=length_bucket(durations.get(media_id)) if library else "",
         )
-        if mode in ("search", "both"):
+        if mode in ("search", "both") and item.scoring != "refuse":  # nothing to find
             res.search, res.detail["search"] = run_search(
                 container, item, media_id, restrict_to_media=library is not None
             )
@@ -331,7 +334,7 @@ def run_eval(
             )
         results.append(res)
         if progress is not None:
-            progress("questions", n + 1, len(items))
+            progress("questions", n + 1, len(questions))
     media = {
         path.name: {"media_id": mid, "duration_s": durations.get(mid)}
         for path, mid in ids.items()

@@ -162,3 +162,16 @@ def test_eval_meetings_subset_by_language_and_group(tmp_path):
                                   "--meetings-dir", str(tmp_path)], env=_env(tmp_path / "home"))
     assert nothing.exit_code == 2 and "no dev question" in nothing.output
     assert not (tmp_path / "home" / "chronorag.sqlite3").exists()
+
+
+def test_eval_search_of_unanswerable_questions_only_is_refused(tmp_path):
+    (tmp_path / "A").mkdir()
+    (tmp_path / "A" / "a.m4a").write_bytes(b"not really audio")
+    row = {"media": "A/a.m4a", "question": "Which hotel?", "lang": "en",
+           "group": "unanswerable", "scoring": "refuse", "split": "dev"}
+    (tmp_path / "dataset-dev.jsonl").write_text(json.dumps(row) + "\n")
+    args = ["eval", "--set", "meetings", "--split", "dev", "--group", "unanswerable",
+            "--meetings-dir", str(tmp_path)]
+    result = runner.invoke(app, args, env=_env(tmp_path / "home"))
+    assert result.exit_code == 2 and "--mode ask" in result.output
+    assert not (tmp_path / "home" / "chronorag.sqlite3").exists()

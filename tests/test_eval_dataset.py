@@ -47,6 +47,8 @@ def test_loads_relative_media_and_defaults(tmp_path):
         ({"media": "clip.mp4", "question": "q", "windows": [[0, 1]], "source": "smell"},
          "source"),
         ({"question": "q", "windows": [[0, 1]]}, "media"),
+        ({"media": "clip.mp4", "question": "q", "windows": [[0, 1]], "scoring": "refuse"},
+         "no true windows"),
     ],
 )
 def test_bad_lines_name_file_and_line(tmp_path, row, message):
@@ -64,3 +66,10 @@ def test_missing_and_empty_files(tmp_path):
     empty.write_text("\n# nothing\n", encoding="utf-8")
     with pytest.raises(DatasetError, match="no questions"):
         load_dataset(empty)
+
+
+def test_a_question_scored_by_refusal_has_no_windows(tmp_path):
+    path = _write(tmp_path, [{"media": "clip.mp4", "question": "Who won the cricket match?",
+                              "scoring": "refuse", "group": "unanswerable"}])
+    (item,) = load_dataset(path)
+    assert (item.scoring, item.windows, item.group) == ("refuse", [], "unanswerable")

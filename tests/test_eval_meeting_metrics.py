@@ -247,3 +247,22 @@ def test_quotations_stay_whole_and_match_by_words():
     # a short quotation must be there word for word
     assert check_claims([('She said "dolphin".', [Cited("m", 12, 15)])],
                         _reference).unsupported == 1
+
+
+def test_unanswerable_questions_count_answers_not_citations():
+    items = _items()
+    for n, refused in enumerate((1.0, 0.0, 1.0)):
+        item = ItemResult(10 + n, f"u{n}", "m.m4a", "en", "speech", group="unanswerable",
+                          split="dev", length="10–20 min", scoring="refuse")
+        item.ask = AskScore(0.0, None, 0 if refused else 1, 0, refused, 2.0)
+        items.append(item)
+    m = aggregate(items)
+    assert (m["unanswerable"], m["false_answers"]) == (3, 1)
+    # the answerable questions' scores are theirs alone
+    assert m["cited_hit"] == 1.0 and m["refusals"] == 0
+    assert m["by_group"]["unanswerable"]["false_answers"] == 1
+    assert "cited_hit" not in m["by_group"]["unanswerable"]
+    md = render_markdown(EvalResult(dataset="d.jsonl", mode="both", items=items, metrics=m))
+    assert "| answered |" in md.splitlines()[md.splitlines().index("## By question group") + 2]
+    row = next(line for line in md.splitlines() if "| u1 |" in line)
+    assert "| – | – | – | – | answered |" in row

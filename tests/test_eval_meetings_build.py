@@ -17,6 +17,7 @@ from evals.meetings import (
     DEV,
     SOURCE_DIR,
     TEST,
+    UNANSWERABLE,
     VOICE_SETS,
     build_key,
     build_meeting,
@@ -105,7 +106,8 @@ def test_turn_windows_by_index_or_line_id():
 @needs_source
 def test_checked_in_questions_point_at_turns_that_say_the_answer():
     questions = load_questions()
-    en = [q for q in questions if q["lang"] == "en" and q["meeting"] != "fillets-nl"]
+    en = [q for q in questions if q["lang"] == "en" and q["meeting"] != "fillets-nl"
+          and q["kind"] != UNANSWERABLE]
     assert {q["meeting"] for q in en} == set(DEV) | set(TEST)
     assert all(len([q for q in en if q["meeting"] == m]) >= 4 for m in DEV + TEST)
     for q in en:
@@ -123,6 +125,23 @@ def test_checked_in_questions_point_at_turns_that_say_the_answer():
         assert {"en", "hi", "ta"} <= {p["lang"] for p in same}
 
 
+@needs_source
+def test_unanswerable_questions_are_asked_of_every_meeting_in_three_languages():
+    asked = [q for q in load_questions() if q["kind"] == UNANSWERABLE]
+    assert all(q["turns"] == [] and q["keywords"] == [] for q in asked)
+    for meeting in DEV + TEST:
+        mine = [q for q in asked if q["meeting"] == meeting]
+        assert len(mine) >= 4 * 3
+        assert {q["lang"] for q in mine} == {"en", "hi", "ta"}
+        # the subject of each English one is not in the meeting at all
+        said = (SOURCE_DIR / f"{meeting}.json").read_text().lower()
+        for q in mine:
+            if q["lang"] == "en":
+                subject = {"hotel", "salary", "cricket", "office"} & set(
+                    re.findall(r"\w+", q["question"].lower()))
+                assert subject and not any(w in said for w in subject), q["question"]
+
+
 def test_dataset_lines_load_as_eval_items(tmp_path):
     folder = tmp_path / "ES2008a"
     folder.mkdir()
@@ -137,15 +156,18 @@ def test_dataset_lines_load_as_eval_items(tmp_path):
     (folder / "manifest.json").write_text(json.dumps(manifest))
     questions = [{"meeting": "ES2008a", "turns": [69], "lang": "hi", "kind": "price",
                   "question": "कीमत?", "keywords": ["25|पच्चीस"]},
+                 {"meeting": "ES2008a", "turns": [], "lang": "en", "kind": UNANSWERABLE,
+                  "question": "Which hotel?", "keywords": []},
                  {"meeting": "IS1001a", "turns": [1], "lang": "en", "question": "skipped"}]
     lines = dataset_lines({"ES2008a": folder / "manifest.json"}, tmp_path, questions)
     path = tmp_path / "dataset-dev.jsonl"
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in lines))
     items = load_dataset(path)
     assert [(i.group, i.scoring, i.windows) for i in items] == [
-        ("pointed", "seek", [(300.0, 360.0)]), ("qmsum", "span", [(300.0, 360.0)])]
+        ("pointed", "seek", [(300.0, 360.0)]), ("unanswerable", "refuse", []),
+        ("qmsum", "span", [(300.0, 360.0)])]
     assert items[0].manifest == (folder / "manifest.json").resolve()
-    assert items[1].reference == "25 Euro."
+    assert items[2].reference == "25 Euro."
 
 
 @pytest.mark.slow
