@@ -8,7 +8,8 @@ such as ``en-gb+f2`` (:class:`speech.espeak_tts.EspeakTTS`). Turns are synthesis
 small process pool and written to a WAV as they arrive (turn order is kept), every turn
 resampled to one rate (:meth:`speech.audio.Audio.resampled`), with a seeded 0.3–0.8 s
 silence between turns; ffmpeg then encodes the WAV to 16 kHz mono AAC (M4A). Nothing holds
-the whole meeting in memory.
+the whole meeting in memory. Piper speaks without sampled noise and the other voices draw
+none, so a meeting rebuilt on another machine is the same audio, and its figures compare.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class PitchedPiperTTS:
         if not (0.5 <= pitch <= 2 and 0.3 <= length <= 3):
             raise TTSError(f"pitch {pitch} / length {length} out of range")
         model, config = piper_voice()
-        self._tts = PiperTTS(model, config, threads=1, length_factor=length)
+        self._tts = PiperTTS(model, config, threads=1, length_factor=length, sample_noise=False)
         self.pitch = pitch
 
     def languages(self) -> set[str]:
@@ -144,7 +145,8 @@ def _tts_for(voice: str) -> TTS:
             from speech.piper_tts import PiperTTS
 
             model, config = piper_voice()
-            _WORKER_TTS[voice] = PiperTTS(model, config, threads=1)
+            # no sampled noise: a set rebuilt on another machine is the same audio
+            _WORKER_TTS[voice] = PiperTTS(model, config, threads=1, sample_noise=False)
         elif voice.startswith(PIPER + "@"):
             try:
                 pitch, length = (float(x) for x in voice.split("@", 1)[1].split(","))

@@ -62,9 +62,11 @@ VOICE_SETS = {
     },
 }
 VOICES = VOICE_SETS["espeak"]
-# bump a set's version when its audio recipe changes (espeak's key must not move: built sets
-# and published figures rest on it); clear 2: one sample rate, the pitched voice at its tempo
-RECIPE_VERSIONS = {"espeak": "1", "clear": "2"}
+# bump a set's version when its audio recipe changes: clear 2, one sample rate, the pitched
+# voice at its tempo; espeak 2 / clear 3, Piper without sampled noise (before, each build of
+# the same set was different audio: Piper's noise is random, figures moved from one machine
+# to the next by up to 0.17 of a split's seek accuracy)
+RECIPE_VERSIONS = {"espeak": "2", "clear": "3"}
 SPEECH_RATE = 22_050  # Piper's and eSpeak's own rate: every turn is written at it
 
 _MARKER = re.compile(r"\{[^{}]*\}")

@@ -26,9 +26,11 @@ class PiperTTS:
     name = "piper"
 
     def __init__(self, model_path: Path, config_path: Path | None = None, *, threads: int = 2,
-                 length_factor: float = 1.0):
+                 length_factor: float = 1.0, sample_noise: bool = True):
         """``length_factor`` multiplies the voice's own length scale: > 1 speaks slower,
-        < 1 faster."""
+        < 1 faster. ``sample_noise=False`` zeroes the voice's noise scales: the model then
+        draws no random numbers, and the same text always gives the same samples (eval
+        recordings that must be rebuilt identically on another machine)."""
         model_path = Path(model_path)
         config_path = (
             Path(config_path) if config_path else model_path.with_name(model_path.name + ".json")
@@ -48,8 +50,9 @@ class PiperTTS:
         self._voice = PiperVoice(session=session, config=PiperConfig.from_dict(config))
         self.sample_rate = self._voice.config.sample_rate
         own = self._voice.config.length_scale
-        self._syn_config = (None if length_factor == 1.0
-                            else SynthesisConfig(length_scale=length_factor * own))
+        noise = {} if sample_noise else {"noise_scale": 0.0, "noise_w_scale": 0.0}
+        self._syn_config = (None if length_factor == 1.0 and sample_noise
+                            else SynthesisConfig(length_scale=length_factor * own, **noise))
         self._lock = threading.Lock()  # one ONNX session; keep calls serial
 
     def languages(self) -> set[str]:
