@@ -7,7 +7,11 @@ Latin-script words that the question did not already say) and its **quoted words
 For an answer in the media's own language it also makes a **content claim**: at
 least half of the words it adds beyond the question must be in the evidence ("the
 designer chose a cat" is not supported by "a dolphin would be nice"; one shared
-word is not enough for a sentence that brings five).
+word is not enough for a sentence that brings five). A sentence that adds no word of
+its own but a name or a number is the question with its blank filled in ("Mr. John
+Dashwood won the football match", asked who won it): the evidence must then be *about*
+the question too — hold one of the question's words the sentence repeats — or the name
+was merely lifted from a line about something else.
 
 Every fact is looked up in the cited evidence text, normalised the same way (number
 words → digits, case, Unicode). A fact the question already contains is the user's
@@ -71,6 +75,7 @@ class Facts:
     names: frozenset[str]
     quotes: tuple[str, ...]
     content: frozenset[str]  # words beyond the question's, for same-language answers
+    framing: frozenset[str] = frozenset()  # the question's words the sentence repeats
 
     @property
     def empty(self) -> bool:
@@ -160,14 +165,16 @@ def extract(sentence: str, question: str = "") -> Facts:
             names.add(lower)
     quotes = tuple(q.strip().lower() for q in _QUOTED_RE.findall(_fold(sentence)) if q.strip())
     content: set[str] = set()
+    framing: set[str] = set()
     if same_script:
-        content = {
-            w
-            for w in _words(_NUMBER_RE.sub(" ", _digitise(sentence)))
-            if len(w) >= 3 and w not in _FILLER and _stem(w) not in asked_words
-        } - {t.lower() for t in tokens if t[0].isupper()}  # names are claims of their own:
-        # found, they must not vouch for the rest of the sentence ("John … amiable")
-    return Facts(frozenset(numbers), frozenset(names), quotes, frozenset(content))
+        said = {w for w in _words(_NUMBER_RE.sub(" ", _digitise(sentence)))
+                if len(w) >= 3 and w not in _FILLER}
+        framing = {w for w in said if _stem(w) in asked_words}
+        content = (said - framing) - {t.lower() for t in tokens if t[0].isupper()}
+        # names are claims of their own: found, they must not vouch for the rest of the
+        # sentence ("John … amiable")
+    return Facts(frozenset(numbers), frozenset(names), quotes, frozenset(content),
+                 frozenset(framing))
 
 
 def _name_found(name: str, words: set[str]) -> bool:
@@ -205,6 +212,9 @@ def missing(facts: Facts, evidence_texts: Iterable[str]) -> list[str]:
         unfound = sorted(w for w in facts.content if not _content_found(w, stems))
         if 2 * (len(facts.content) - len(unfound)) < len(facts.content):
             gaps.append("content: " + ", ".join(unfound[:5]))
+    filled_blank = facts.framing and not facts.content and (facts.names or facts.numbers)
+    if filled_blank and comparable and not any(_content_found(w, stems) for w in facts.framing):
+        gaps.append("about: " + ", ".join(sorted(facts.framing)[:5]))
     return gaps
 
 

@@ -128,3 +128,24 @@ def test_names_found_do_not_vouch_for_the_rest_of_the_sentence() -> None:
     question = "What might have made him more respectable?"
     assert not claims.supported(claim, [cited], question)
     assert claims.supported(claim, ["John Dashwood might even have been made amiable"], question)
+
+
+def test_a_name_filled_into_the_question_needs_evidence_about_the_question() -> None:
+    # the 0.5B's answer to an unanswerable question: the predicate is the question's own,
+    # the name comes from a line about something else
+    question = "Who won the football match?"
+    answer = "Mr. John Dashwood won the football match."
+    elsewhere = "Mr. John Dashwood had never been much in the habit of going to his wife"
+    assert claims.missing(claims.extract(answer, question), [elsewhere]) == [
+        "about: football, match, won"
+    ]
+    assert claims.supported(answer, ["and then John Dashwood won the match for us"], question)
+
+
+def test_a_number_filled_into_the_question_needs_evidence_about_the_question() -> None:
+    question = "How much will the remote control sell for?"
+    assert claims.supported("The remote control will sell for 25 euros.", [PRICE.text], question)
+    assert claims.supported("It will sell for 25.", [PRICE.text], question)  # "selling"
+    assert not claims.supported("It will sell for 25.", ["twenty five people came"], question)
+    # a sentence with words of its own is judged by them, as before
+    assert claims.supported("It costs 25 euros.", ["twenty five euros"], question)
