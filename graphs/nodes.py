@@ -290,9 +290,11 @@ class AgentNodes:
             # "what was said in the first minute": the window itself is the answer
             lines = sorted((ev for ev in evidence if ev.source in QUOTABLE), key=lambda e: e.rank)
             return lines[0] if lines else None
-        # a line that asks shares the question's words but answers nothing
-        return self.gate.best(state["query"], [ev for ev in evidence
-                                               if not to_quote or not asks(ev.text)])  # fmt: skip
+        # a line that asks shares the question's words but answers nothing; a line quoted
+        # as the answer must share one (the margin alone quoted "That's 50 million euros."
+        # for "What salary does the project manager earn?")
+        lines = [ev for ev in evidence if not to_quote or not asks(ev.text)]
+        return self.gate.best(state["query"], lines, by_words=to_quote)
 
     def route(self, state: AgentState) -> str:
         if state.get("steps", 0) >= self.config.max_steps:
@@ -418,10 +420,9 @@ class AgentNodes:
         if not citations:
             return self._fallback(state, refusal, write, shown)
         if _restates(text, state["question"]):
-            # "The screen showed the year [..]": cited, but it only repeats the question
-            best = self._quotable(state, to_quote=True)
-            if best is not None:
-                return self._quote(state, best, write, shown)
+            # "The screen showed the year [..]", "The team will stay at the hotel [..]":
+            # cited, but it only repeats the question: quote a line that answers, or refuse
+            return self._fallback(state, refusal, write, shown)
         return self._finish(state, text, [c.model_dump() for c in citations])
 
     def _less_on_length_limit(

@@ -315,6 +315,16 @@ def test_a_cited_answer_that_only_restates_the_question_quotes_the_evidence(corp
     assert "six hours of sun" in result.answer
 
 
+def test_a_cited_answer_that_only_restates_the_question_is_refused_without_a_quote(
+    corpus,
+) -> None:
+    # the 0.5B's answer to a question no recording answers: cited, every word the user's
+    model = script({"tool": "answer", "query": "", "ref": 0},
+                   "The team will stay at the hotel [Team sync @ 01:50–02:20].")
+    result = make_agent(corpus, model).ask("Which hotel will the team stay at?")
+    assert result.answer == REFUSALS["en"] and result.citations == []
+
+
 def test_a_cited_answer_that_adds_a_fact_is_kept(corpus) -> None:
     model = script("Tomatoes need six hours of sun [Guest talk @ 01:00–01:30].")
     result = make_agent(corpus, model).ask("How many hours of sun do tomatoes need?")
@@ -472,6 +482,35 @@ def test_the_keyword_bridge_lets_a_hindi_question_share_the_lines_words(embedder
     assert bridged.best(tomatoes, lines) == plain.best(tomatoes, lines)
     for unrelated in ("मौसम के बारे में क्या कहा गया?", "கால்பந்து போட்டியில் யார் வென்றார்?"):
         assert bridged.best(unrelated, lines) is None, unrelated
+
+
+def test_a_line_quoted_as_the_answer_must_share_the_questions_words(embedder) -> None:
+    # the eval's unanswerable question: the margin alone passed a line sharing no word
+    salary = "What salary does the project manager earn?"
+    line = Evidence(media_id=SYNC, title="Kick-off", source="speech", start_s=323, end_s=329,
+                    text="That's 50 million euros. In order to make 50 million euros, and "
+                         "you're only getting 12 and a half each.")
+    gate = RelevanceGate(embedder)
+    (match,) = gate.score(salary, [line])
+    assert match.shared == 0 and match.margin is not None and match.margin >= gate.min_margin
+    assert gate.best(salary, [line]) == line  # enough to stop planning
+    assert gate.best(salary, [line], by_words=True) is None  # not enough to quote it
+    # one shared word and the margin: quoted (the marketing expert's idea, searched in
+    # their lines by the question without the role)
+    display = "What extra display did propose for the remote?"
+    idea = Evidence(media_id=SYNC, title="Kick-off", source="speech", start_s=846, end_s=852,
+                    text="Yeah, one other little thing. Thought it might be handy to put a "
+                         "battery status display on it.")
+    (match,) = gate.score(display, [idea])
+    assert match.shared == 1 and match.margin is not None and match.margin >= gate.min_margin
+    assert gate.best(display, [idea], by_words=True) == idea
+    # across scripts the margin decides, with or without the keyword bridge
+    tomatoes = "टमाटर को कितने घंटे धूप चाहिए?"  # Hindi: how many hours of sun do tomatoes need?
+    talk = [Evidence(media_id=TALK, title=TALK, source="speech", start_s=s, end_s=e, text=t,
+                     rank=i) for i, (s, e, t) in enumerate(TALK_LINES)]
+    assert gate.best(tomatoes, talk, by_words=True) == gate.best(tomatoes, talk) is not None
+    bridged = RelevanceGate(embedder, bridge=KeywordBridge(embedder))
+    assert bridged.best(tomatoes, talk, by_words=True) == gate.best(tomatoes, talk)
 
 
 def test_shared_function_words_are_no_match() -> None:
