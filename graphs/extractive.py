@@ -13,10 +13,7 @@ multilingual-e5 cosine between question and line, measured against the question'
 cosine to filler lines that answer nothing ("Let me share my screen."). e5 cosines are
 compressed and shift with the question's language (Tamil questions score ~0.8 against
 any English line, English ones ~0.75), so an absolute threshold cannot separate
-answering from unrelated lines; the margin over the filler lines can. A line *quoted* as
-the answer in the question's own script must share one of its words too, however close
-its cosine ("That's 50 million euros." is no answer to "What salary does the project
-manager earn?").
+answering from unrelated lines; the margin over the filler lines can.
 
 A quote says "this was said", so a line Whisper probably misheard (mean word probability
 under :data:`MIN_QUOTE_CONFIDENCE`) is never quoted: the next plainly matching line is, or
@@ -33,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from graphs.citations import Citation, Evidence
-from graphs.language import ANSWERED, main_script
+from graphs.language import ANSWERED
 from graphs.words import content_words
 from vectorstore.bridge import KeywordBridge
 from vectorstore.embedders import Embedder
@@ -154,25 +151,16 @@ class RelevanceGate:
             for ev, margin in zip(lines, margins, strict=True)
         ]
 
-    def passes(self, question: str, match: Match, *, by_words: bool = False) -> bool:
+    def passes(self, question: str, match: Match) -> bool:
         wanted = {stem(w) for w in content_words(question)}
         if wanted and match.shared >= min(self.min_shared, len(wanted)):
             return True
-        close = match.margin is not None and match.margin >= self.min_margin
-        if by_words and main_script(question) == main_script(match.evidence.text):
-            return close and match.shared >= 1
-        return close
+        return match.margin is not None and match.margin >= self.min_margin
 
-    def best(
-        self, question: str, evidence: Sequence[Evidence], *, by_words: bool = False
-    ) -> Evidence | None:
-        """The best-ranked line that plainly matches ``question``, or None; ``by_words``
-        (a line to quote): in the question's own script, a line the margin passes must
-        share a word too. Across scripts the margin decides, as the bridge's words are
-        too few to require (on the dev meetings requiring them refused 15 of 16 Tamil
-        questions)."""
+    def best(self, question: str, evidence: Sequence[Evidence]) -> Evidence | None:
+        """The best-ranked line that plainly matches ``question``, or None."""
         for match in self.score(question, evidence):
-            if self.passes(question, match, by_words=by_words):
+            if self.passes(question, match):
                 return match.evidence
         return None
 

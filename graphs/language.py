@@ -243,12 +243,6 @@ def _script_counts(text: str) -> Counter[str]:
     return counts
 
 
-def main_script(text: str) -> str:
-    """The script most of ``text``'s letters are in ("LATIN", "DEVANAGARI"; "" for none)."""
-    counts = _script_counts(text)
-    return counts.most_common(1)[0][0] if counts else ""
-
-
 def detect_language(text: str, default: str = "en") -> str:
     """ISO 639-1 code of ``text`` among :data:`SUPPORTED`; ``default`` if undecidable."""
     counts = _script_counts(text)

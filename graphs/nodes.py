@@ -290,11 +290,9 @@ class AgentNodes:
             # "what was said in the first minute": the window itself is the answer
             lines = sorted((ev for ev in evidence if ev.source in QUOTABLE), key=lambda e: e.rank)
             return lines[0] if lines else None
-        # a line that asks shares the question's words but answers nothing; a line quoted
-        # as the answer must share one (the margin alone quoted "That's 50 million euros."
-        # for "What salary does the project manager earn?")
-        lines = [ev for ev in evidence if not to_quote or not asks(ev.text)]
-        return self.gate.best(state["query"], lines, by_words=to_quote)
+        # a line that asks shares the question's words but answers nothing
+        return self.gate.best(state["query"], [ev for ev in evidence
+                                               if not to_quote or not asks(ev.text)])  # fmt: skip
 
     def route(self, state: AgentState) -> str:
         if state.get("steps", 0) >= self.config.max_steps:
